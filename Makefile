@@ -1,0 +1,55 @@
+# greenhub: make build | make test | make clean
+# `make test` works from a fresh clone on a Debian machine with Node 20, npm, g++, make and
+# python3: it installs what it needs (npm ci; cmake from Debian when missing) itself.
+SHELL := /bin/bash
+NATIVE_SRC := $(wildcard native/*.cc native/*.h) binding.gyp
+TS_SRC := $(shell find lib -name '*.ts')
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_UPDATED := /tmp/.greenhub-apt-updated
+
+.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-cmake
+
+all: build
+
+# npm ci runs the package's install script, which builds the addon (no prebuild matches in a clone).
+node_modules/.greenhub-deps: package.json package-lock.json
+	npm ci
+	touch $@
+
+deps: node_modules/.greenhub-deps
+
+build/Release/greenhub.node: $(NATIVE_SRC) | deps
+	npm run build:native
+
+native: build/Release/greenhub.node
+
+dist/index.js: $(TS_SRC) tsconfig.json | deps
+	npm run build:ts
+	touch $@
+
+ts: dist/index.js
+
+build: native ts
+
+typecheck: deps
+	npm run typecheck
+
+vitest: build
+	npx vitest run
+
+apt-cmake:
+	@command -v cmake >/dev/null || { \
+	  [ -f $(APT_UPDATED) ] || { $(SUDO) apt-get update && touch $(APT_UPDATED); }; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake; }
+
+# The second build of the same addon (cmake-js, offline), loaded once.
+cmake-check: apt-cmake deps
+	npm run build:cmake
+	node -e "const a = require('./build-cmake/Release/greenhub.node'); \
+	  const ep = a.epollCreate(); if (ep < 0) throw new Error('epollCreate ' + ep); a.close(ep); \
+	  console.log('cmake-js build loads: ' + Object.keys(a).length + ' exports')"
+
+test: build typecheck vitest cmake-check
+
+clean:
+	rm -rf build build-cmake dist node_modules/.greenhub-deps

@@ -1,0 +1,171 @@
+/**
+ * The native addon, loaded once, with precise types. Internal: users see `Poller` and the
+ * green I/O modules, never this.
+ *
+ * Every syscall wrapper returns a count (or 0) on success and `-errno` on failure; EAGAIN is a
+ * value, not an exception. {@link systemError} is the one place that turns `-errno` into a
+ * Node-style error.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as util from 'node:util';
+
+/** An address as the kernel reports it: `family` is AF_INET, AF_INET6 or AF_UNIX. */
+export interface RawAddress {
+  family: number;
+  address: string;
+  port: number;
+}
+
+export interface NativeConstants {
+  readonly EPOLLIN: number; readonly EPOLLOUT: number; readonly EPOLLPRI: number;
+  readonly EPOLLERR: number; readonly EPOLLHUP: number; readonly EPOLLRDHUP: number;
+  readonly EPOLLET: number; readonly EPOLLONESHOT: number; readonly EPOLLEXCLUSIVE: number;
+  readonly EPOLLWAKEUP: number;
+  readonly EPOLL_CTL_ADD: number; readonly EPOLL_CTL_MOD: number; readonly EPOLL_CTL_DEL: number;
+  readonly POLLIN: number; readonly POLLOUT: number; readonly POLLPRI: number;
+  readonly POLLERR: number; readonly POLLHUP: number; readonly POLLRDHUP: number;
+  readonly AF_INET: number; readonly AF_INET6: number; readonly AF_UNIX: number;
+  readonly SOCK_STREAM: number; readonly SOCK_DGRAM: number;
+  readonly SOL_SOCKET: number; readonly SO_REUSEADDR: number; readonly SO_REUSEPORT: number;
+  readonly SO_KEEPALIVE: number; readonly SO_ERROR: number; readonly SO_RCVBUF: number;
+  readonly SO_SNDBUF: number; readonly SO_TYPE: number;
+  readonly IPPROTO_TCP: number; readonly IPPROTO_IPV6: number; readonly TCP_NODELAY: number;
+  readonly TCP_KEEPIDLE: number; readonly IPV6_V6ONLY: number;
+  readonly SHUT_RD: number; readonly SHUT_WR: number; readonly SHUT_RDWR: number;
+}
+
+/** The addon's exports (native/*.cc). */
+export interface NativeAddon {
+  readonly constants: NativeConstants;
+  // poller.cc
+  epollCreate(): number;
+  epollCtl(epfd: number, op: number, fd: number, events: number, token: number): number;
+  /** Writes (fd, token, events) triples into `out`; returns how many. */
+  epollWait(epfd: number, out: Int32Array, timeoutMs: number): number;
+  // loop.cc
+  attach(epfd: number, out: Int32Array, onEvents: (count: number) => void, onTimer: () => void): number;
+  detach(epfd: number): number;
+  pollRef(epfd: number, ref: boolean): number;
+  timerStart(epfd: number, ms: number, ref: boolean): number;
+  timerStop(epfd: number): number;
+  // syscalls.cc
+  socket(domain: number, type: number): number;
+  bind(fd: number, family: number, address: string, port: number): number;
+  connect(fd: number, family: number, address: string, port: number): number;
+  listen(fd: number, backlog: number): number;
+  accept4(fd: number): number;
+  read(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  write(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  readv(fd: number, bufs: readonly Uint8Array[], index?: number, offset?: number): number;
+  writev(fd: number, bufs: readonly Uint8Array[], index?: number, offset?: number): number;
+  recvfrom(fd: number, buf: Uint8Array, offset: number, length: number, from: RawAddress): number;
+  sendto(fd: number, buf: Uint8Array, offset: number, length: number, family: number, address: string, port: number): number;
+  shutdown(fd: number, how: number): number;
+  close(fd: number): number;
+  setNonBlocking(fd: number): number;
+  setsockopt(fd: number, level: number, name: number, value: number): number;
+  getsockopt(fd: number, level: number, name: number): number;
+  getsockname(fd: number): RawAddress | number;
+  getpeername(fd: number): RawAddress | number;
+  pipe2(out: Int32Array): number;
+  eventfd(initval: number): number;
+  eventfdWrite(fd: number, value: number): number;
+  eventfdRead(fd: number): number;
+  poll(fd: number, events: number): number;
+  own(fd: number): number;
+  disown(fd: number): number;
+}
+
+function load(): NativeAddon {
+  if (process.platform !== 'linux') {
+    throw new Error(`greenhub runs only on Linux (it is built on epoll); this platform is ${process.platform}.`);
+  }
+  // node-gyp-build looks in build/Release (a local build) and then in prebuilds/<platform>-<arch>.
+  // An installed package has a build/ only when no prebuild matched, so a user gets the prebuilt
+  // binary when one matches and the local build otherwise.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+  return nodeGypBuild(path.join(__dirname, '..')) as NativeAddon;
+}
+
+/** The addon for this thread (Node loads it once per environment). */
+export const native: NativeAddon = load();
+export const K: NativeConstants = native.constants;
+
+/** Extra facts to attach to a system error (Node's `address`/`port`, or a path). */
+export interface ErrorContext {
+  address?: string;
+  port?: number;
+  path?: string;
+  /** Text appended to the message, after the syscall and code. */
+  detail?: string;
+}
+
+/** A Node-style system error: `code`, `errno` (negative, as Node's), `syscall`, and context. */
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  address?: string;
+  port?: number;
+  path?: string;
+}
+
+/**
+ * Turns `-errno` from a native call into an Error shaped like Node's own: message
+ * `"connect ECONNREFUSED 127.0.0.1:8080"`, `code`, `errno`, `syscall`, `address`, `port`.
+ */
+export function systemError(negErrno: number, syscall: string, ctx?: ErrorContext): SystemError {
+  const errno = negErrno < 0 ? negErrno : -negErrno;
+  let code: string;
+  try {
+    code = util.getSystemErrorName(errno);
+  } catch {
+    code = `Unknown system error ${errno}`;
+  }
+  let message = `${syscall} ${code}`;
+  if (ctx?.address !== undefined) {
+    message += ` ${ctx.address}${ctx.port !== undefined && ctx.port > 0 ? `:${ctx.port}` : ''}`;
+  } else if (ctx?.path !== undefined) {
+    message += ` ${ctx.path}`;
+  }
+  if (ctx?.detail) message += ` (${ctx.detail})`;
+  const err = new Error(message) as SystemError;
+  err.errno = errno;
+  err.code = code;
+  err.syscall = syscall;
+  if (ctx?.address !== undefined) err.address = ctx.address;
+  if (ctx?.port !== undefined) err.port = ctx.port;
+  if (ctx?.path !== undefined) err.path = ctx.path;
+  Error.captureStackTrace(err, systemError);
+  return err;
+}
+
+/** Returns `r` when it is not an error, else throws the system error for it. */
+export function check(r: number, syscall: string, ctx?: ErrorContext): number {
+  if (r < 0) throw systemError(r, syscall, ctx);
+  return r;
+}
+
+const errno = os.constants.errno;
+/** Negative errno values by name, for comparisons on the hot path (`r === E.EAGAIN`). */
+export const E = {
+  EAGAIN: -errno.EAGAIN,
+  EINTR: -errno.EINTR,
+  EBADF: -errno.EBADF,
+  EINVAL: -errno.EINVAL,
+  EINPROGRESS: -errno.EINPROGRESS,
+  EEXIST: -errno.EEXIST,
+  ENOENT: -errno.ENOENT,
+  EPERM: -errno.EPERM,
+  EMFILE: -errno.EMFILE,
+  ENFILE: -errno.ENFILE,
+  ENOBUFS: -errno.ENOBUFS,
+  ENOMEM: -errno.ENOMEM,
+  ECONNABORTED: -errno.ECONNABORTED,
+  EPIPE: -errno.EPIPE,
+  ECONNRESET: -errno.ECONNRESET,
+  ENOTCONN: -errno.ENOTCONN,
+  ETIMEDOUT: -errno.ETIMEDOUT,
+} as const;

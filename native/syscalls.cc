@@ -1,0 +1,520 @@
+// The syscalls green I/O needs, each non-blocking and close-on-exec where it creates an fd.
+// Ints in, int out: each returns a count (or 0) on success and -errno on failure; EAGAIN is a
+// value, not an exception. Byte ranges are checked against their buffer (RangeError).
+#include "addon.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+namespace greenhub {
+
+static Napi::Value Throw(Napi::Env env, bool range, const std::string& msg) {
+  if (range) Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+  else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return Napi::Value();
+}
+
+// (buf, offset, length) at args i..i+2, checked to lie inside buf.
+static bool ArgRange(const Napi::CallbackInfo& info, size_t i, uint8_t** p, size_t* n) {
+  uint8_t* data;
+  size_t len;
+  int32_t off, count;
+  if (!ArgBytes(info, i, "buffer", &data, &len) || !ArgInt(info, i + 1, "offset", &off) ||
+      !ArgInt(info, i + 2, "length", &count)) {
+    return false;
+  }
+  if (off < 0 || count < 0 || size_t(off) + size_t(count) > len) {
+    Throw(info.Env(), true,
+          "offset " + std::to_string(off) + " and length " + std::to_string(count) +
+              " do not fit in a buffer of " + std::to_string(len) + " bytes");
+    return false;
+  }
+  *p = data + off;
+  *n = size_t(count);
+  return true;
+}
+
+// Builds a sockaddr from (family, host, port); -EINVAL / -EAFNOSUPPORT / -ENAMETOOLONG.
+static int MakeAddr(int family, const std::string& host, int port, sockaddr_storage* ss,
+                    socklen_t* len) {
+  memset(ss, 0, sizeof(*ss));
+  if (family == AF_INET || family == AF_INET6) {
+    if (port < 0 || port > 65535) return -EINVAL;
+  }
+  if (family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(uint16_t(port));
+    if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) return -EINVAL;
+    *len = sizeof(*sin);
+    return 0;
+  }
+  if (family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(uint16_t(port));
+    std::string addr = host;
+    size_t pct = addr.find('%');
+    if (pct != std::string::npos) {  // fe80::1%eth0
+      std::string scope = addr.substr(pct + 1);
+      addr.resize(pct);
+      unsigned idx = if_nametoindex(scope.c_str());
+      if (idx == 0) idx = unsigned(strtoul(scope.c_str(), nullptr, 10));
+      sin6->sin6_scope_id = idx;
+    }
+    if (inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) return -EINVAL;
+    *len = sizeof(*sin6);
+    return 0;
+  }
+  if (family == AF_UNIX) {
+    auto* sun = reinterpret_cast<sockaddr_un*>(ss);
+    sun->sun_family = AF_UNIX;
+    // A leading NUL names an abstract socket; its length is exact, not NUL-terminated.
+    bool abstract = !host.empty() && host[0] == '\0';
+    if (host.empty() || host.size() + (abstract ? 0 : 1) > sizeof(sun->sun_path)) {
+      return host.empty() ? -EINVAL : -ENAMETOOLONG;
+    }
+    memcpy(sun->sun_path, host.data(), host.size());
+    *len = socklen_t(offsetof(sockaddr_un, sun_path) + host.size() + (abstract ? 0 : 1));
+    return 0;
+  }
+  return -EAFNOSUPPORT;
+}
+
+static Napi::Value AddrToJs(Napi::Env env, const sockaddr_storage& ss, socklen_t len) {
+  Napi::Object o = Napi::Object::New(env);
+  char buf[INET6_ADDRSTRLEN + 16] = {0};
+  o.Set("family", Int(env, ss.ss_family));
+  if (ss.ss_family == AF_INET) {
+    auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
+    o.Set("address", Napi::String::New(env, buf));
+    o.Set("port", Int(env, ntohs(sin->sin_port)));
+  } else if (ss.ss_family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf));
+    o.Set("address", Napi::String::New(env, buf));
+    o.Set("port", Int(env, ntohs(sin6->sin6_port)));
+  } else if (ss.ss_family == AF_UNIX) {
+    auto* sun = reinterpret_cast<const sockaddr_un*>(&ss);
+    size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+    if (n > 0 && sun->sun_path[0] != '\0') n = strnlen(sun->sun_path, n);
+    o.Set("address", Napi::String::New(env, sun->sun_path, n));
+    o.Set("port", Int(env, 0));
+  } else {
+    o.Set("address", Napi::String::New(env, ""));
+    o.Set("port", Int(env, 0));
+  }
+  return o;
+}
+
+// Reads (family, host, port) at args i..i+2 into a sockaddr; returns false after a throw, and
+// sets *err to -errno for an address the kernel could not take.
+static bool ArgAddr(const Napi::CallbackInfo& info, size_t i, sockaddr_storage* ss,
+                    socklen_t* len, int* err) {
+  int32_t family, port;
+  std::string host;
+  if (!ArgInt(info, i, "family", &family) || !ArgString(info, i + 1, "address", &host) ||
+      !ArgInt(info, i + 2, "port", &port)) {
+    return false;
+  }
+  *err = MakeAddr(family, host, port, ss, len);
+  return true;
+}
+
+// socket(domain, type) -> fd | -errno
+static Napi::Value Socket(const Napi::CallbackInfo& info) {
+  int32_t domain, type;
+  if (!ArgInt(info, 0, "domain", &domain) || !ArgInt(info, 1, "type", &type)) return {};
+  int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Int(info.Env(), -errno);
+  GetData(info.Env())->Own(fd);
+  return Int(info.Env(), fd);
+}
+
+// bind(fd, family, address, port) -> 0 | -errno (address is a path for AF_UNIX)
+static Napi::Value Bind(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  int err = 0;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgAddr(info, 1, &ss, &len, &err)) return {};
+  if (err) return Int(info.Env(), err);
+  return Result(info.Env(), bind(fd, reinterpret_cast<sockaddr*>(&ss), len));
+}
+
+// connect(fd, family, address, port) -> 0 | -EINPROGRESS | -errno
+static Napi::Value Connect(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  int err = 0;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgAddr(info, 1, &ss, &len, &err)) return {};
+  if (err) return Int(info.Env(), err);
+  int r;
+  do r = connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  while (r < 0 && errno == EINTR);
+  return Result(info.Env(), r);
+}
+
+// listen(fd, backlog) -> 0 | -errno
+static Napi::Value Listen(const Napi::CallbackInfo& info) {
+  int32_t fd, backlog;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgInt(info, 1, "backlog", &backlog)) return {};
+  return Result(info.Env(), listen(fd, backlog));
+}
+
+// accept4(fd) -> new fd (non-blocking, close-on-exec) | -errno. The peer's address is asked
+// for later (getpeername) only by those who want it.
+static Napi::Value Accept(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgFd(info, 0, "fd", &fd)) return {};
+  int c;
+  do c = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  while (c < 0 && errno == EINTR);
+  if (c < 0) return Int(info.Env(), -errno);
+  GetData(info.Env())->Own(c);
+  return Int(info.Env(), c);
+}
+
+// read(fd, buf, offset, length) -> bytes | -errno (0 at end of stream)
+static Napi::Value Read(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  uint8_t* p;
+  size_t n;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n)) return {};
+  ssize_t r;
+  do r = read(fd, p, n);
+  while (r < 0 && errno == EINTR);
+  return Result(info.Env(), long(r));
+}
+
+// write(fd, buf, offset, length) -> bytes | -errno. SIGPIPE is ignored by Node, so a closed
+// peer is -EPIPE, never a signal.
+static Napi::Value Write(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  uint8_t* p;
+  size_t n;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n)) return {};
+  ssize_t r;
+  do r = write(fd, p, n);
+  while (r < 0 && errno == EINTR);
+  return Result(info.Env(), long(r));
+}
+
+// Fills iov from bufs[index..] starting `offset` bytes into bufs[index].
+static bool ArgIov(const Napi::CallbackInfo& info, size_t i, struct iovec* iov, int* count) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsArray()) {
+    Throw(env, false, "buffers must be an array of Buffers");
+    return false;
+  }
+  Napi::Array arr = info[i].As<Napi::Array>();
+  int32_t index = 0, offset = 0;
+  if (info.Length() > i + 1 && !info[i + 1].IsUndefined() &&
+      !ArgInt(info, i + 1, "index", &index)) {
+    return false;
+  }
+  if (info.Length() > i + 2 && !info[i + 2].IsUndefined() &&
+      !ArgInt(info, i + 2, "offset", &offset)) {
+    return false;
+  }
+  uint32_t total = arr.Length();
+  if (index < 0 || uint32_t(index) > total || offset < 0) {
+    Throw(env, true, "index/offset out of range");
+    return false;
+  }
+  int n = 0;
+  for (uint32_t k = uint32_t(index); k < total && n < IOV_MAX; k++) {
+    napi_value v = arr.Get(k);
+    bool is = false;
+    napi_is_typedarray(env, v, &is);
+    napi_typedarray_type type;
+    void* ptr = nullptr;
+    size_t len = 0;
+    if (is) napi_get_typedarray_info(env, v, &type, &len, &ptr, nullptr, nullptr);
+    if (!is || (type != napi_uint8_array && type != napi_int8_array &&
+                type != napi_uint8_clamped_array)) {
+      Throw(env, false, "buffers[" + std::to_string(k) + "] must be a Buffer or Uint8Array");
+      return false;
+    }
+    size_t skip = 0;
+    if (k == uint32_t(index)) {
+      if (size_t(offset) > len) {
+        Throw(env, true, "offset is past the end of buffers[index]");
+        return false;
+      }
+      skip = size_t(offset);
+    }
+    iov[n].iov_base = static_cast<uint8_t*>(ptr) + skip;
+    iov[n].iov_len = len - skip;
+    n++;
+  }
+  *count = n;
+  return true;
+}
+
+// writev(fd, buffers, index = 0, offset = 0) -> bytes | -errno: writes buffers[index..],
+// starting `offset` bytes into buffers[index] (so a partial write resumes without copying).
+static Napi::Value Writev(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  static thread_local struct iovec iov[IOV_MAX];
+  int n = 0;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgIov(info, 1, iov, &n)) return {};
+  if (n == 0) return Int(info.Env(), 0);
+  ssize_t r;
+  do r = writev(fd, iov, n);
+  while (r < 0 && errno == EINTR);
+  return Result(info.Env(), long(r));
+}
+
+// readv(fd, buffers, index = 0, offset = 0) -> bytes | -errno
+static Napi::Value Readv(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  static thread_local struct iovec iov[IOV_MAX];
+  int n = 0;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgIov(info, 1, iov, &n)) return {};
+  if (n == 0) return Int(info.Env(), 0);
+  ssize_t r;
+  do r = readv(fd, iov, n);
+  while (r < 0 && errno == EINTR);
+  return Result(info.Env(), long(r));
+}
+
+// recvfrom(fd, buf, offset, length, from: object) -> bytes | -errno; sets from.family,
+// from.address, from.port.
+static Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  uint8_t* p;
+  size_t n;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n)) return {};
+  if (!info[4].IsObject()) return Throw(info.Env(), false, "from must be an object");
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  ssize_t r;
+  do r = recvfrom(fd, p, n, 0, reinterpret_cast<sockaddr*>(&ss), &len);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return Int(info.Env(), -errno);
+  Napi::Object from = info[4].As<Napi::Object>();
+  Napi::Object addr = AddrToJs(info.Env(), ss, len).As<Napi::Object>();
+  from.Set("family", addr.Get("family"));
+  from.Set("address", addr.Get("address"));
+  from.Set("port", addr.Get("port"));
+  return Int(info.Env(), r);
+}
+
+// sendto(fd, buf, offset, length, family, address, port) -> bytes | -errno
+static Napi::Value SendTo(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  uint8_t* p;
+  size_t n;
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  int err = 0;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n) ||
+      !ArgAddr(info, 4, &ss, &len, &err)) {
+    return {};
+  }
+  if (err) return Int(info.Env(), err);
+  ssize_t r;
+  do r = sendto(fd, p, n, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
+  while (r < 0 && errno == EINTR);
+  return Result(info.Env(), long(r));
+}
+
+// shutdown(fd, how) -> 0 | -errno
+static Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  int32_t fd, how;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgInt(info, 1, "how", &how)) return {};
+  return Result(info.Env(), shutdown(fd, how));
+}
+
+// close(fd) -> 0 | -errno. Detaches a loop attachment on that fd first (libuv must never
+// watch a closed fd), and forgets ownership. EINTR is not retried: on Linux the fd is gone.
+static Napi::Value Close(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgFd(info, 0, "fd", &fd)) return {};
+  AddonData* data = GetData(info.Env());
+  auto it = data->attachments.find(fd);
+  if (it != data->attachments.end()) CloseAttachment(data, it->second);
+  int r = close(fd);
+  int e = errno;
+  if (r == 0 || e == EINTR) data->Disown(fd);
+  if (r < 0 && e == EINTR) return Int(info.Env(), 0);
+  return Int(info.Env(), r < 0 ? -e : 0);
+}
+
+// setNonBlocking(fd) -> 0 | -errno (O_NONBLOCK is shared by every holder of the open file)
+static Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgFd(info, 0, "fd", &fd)) return {};
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return Int(info.Env(), -errno);
+  if (flags & O_NONBLOCK) return Int(info.Env(), 0);
+  return Result(info.Env(), fcntl(fd, F_SETFL, flags | O_NONBLOCK));
+}
+
+// setsockopt(fd, level, name, value) -> 0 | -errno (int options only)
+static Napi::Value SetSockOpt(const Napi::CallbackInfo& info) {
+  int32_t fd, level, name, value;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgInt(info, 1, "level", &level) ||
+      !ArgInt(info, 2, "name", &name) || !ArgInt(info, 3, "value", &value)) {
+    return {};
+  }
+  int v = value;
+  return Result(info.Env(), setsockopt(fd, level, name, &v, sizeof(v)));
+}
+
+// getsockopt(fd, level, name) -> value (>= 0) | -errno (int options only)
+static Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
+  int32_t fd, level, name;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgInt(info, 1, "level", &level) ||
+      !ArgInt(info, 2, "name", &name)) {
+    return {};
+  }
+  int v = 0;
+  socklen_t len = sizeof(v);
+  if (getsockopt(fd, level, name, &v, &len) < 0) return Int(info.Env(), -errno);
+  return Int(info.Env(), v);
+}
+
+// getsockname(fd) / getpeername(fd) -> { family, address, port } | -errno
+static Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgFd(info, 0, "fd", &fd)) return {};
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+    return Int(info.Env(), -errno);
+  }
+  return AddrToJs(info.Env(), ss, len);
+}
+
+static Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgFd(info, 0, "fd", &fd)) return {};
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+    return Int(info.Env(), -errno);
+  }
+  return AddrToJs(info.Env(), ss, len);
+}
+
+// pipe2(out: Int32Array(2)) -> 0 | -errno; out = [readEnd, writeEnd], both non-blocking.
+static Napi::Value Pipe2(const Napi::CallbackInfo& info) {
+  int32_t* out;
+  size_t len;
+  if (!ArgInt32Array(info, 0, "out", &out, &len)) return {};
+  if (len < 2) return Throw(info.Env(), true, "out must hold 2 ints");
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return Int(info.Env(), -errno);
+  AddonData* data = GetData(info.Env());
+  data->Own(fds[0]);
+  data->Own(fds[1]);
+  out[0] = fds[0];
+  out[1] = fds[1];
+  return Int(info.Env(), 0);
+}
+
+// eventfd(initval) -> fd | -errno (non-blocking, close-on-exec)
+static Napi::Value EventFd(const Napi::CallbackInfo& info) {
+  int32_t init;
+  if (!ArgInt(info, 0, "initval", &init)) return {};
+  if (init < 0) return Throw(info.Env(), true, "initval must be >= 0");
+  int fd = eventfd(unsigned(init), EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) return Int(info.Env(), -errno);
+  GetData(info.Env())->Own(fd);
+  return Int(info.Env(), fd);
+}
+
+// eventfdWrite(fd, value) -> 8 | -errno. Safe from any thread: this is the waker's signal.
+static Napi::Value EventFdWrite(const Napi::CallbackInfo& info) {
+  int32_t fd, value;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgInt(info, 1, "value", &value)) return {};
+  if (value <= 0) return Throw(info.Env(), true, "value must be > 0");
+  uint64_t v = uint64_t(value);
+  ssize_t r;
+  do r = write(fd, &v, sizeof(v));
+  while (r < 0 && errno == EINTR);
+  return Result(info.Env(), long(r));
+}
+
+// eventfdRead(fd) -> counter value | -errno (-EAGAIN when it is zero)
+static Napi::Value EventFdRead(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgFd(info, 0, "fd", &fd)) return {};
+  uint64_t v = 0;
+  ssize_t r;
+  do r = read(fd, &v, sizeof(v));
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return Int(info.Env(), -errno);
+  if (r != sizeof(v)) return Int(info.Env(), -EINVAL);
+  return Napi::Number::New(info.Env(), double(v));
+}
+
+// poll(fd, events) -> revents | -errno: a readiness check that never blocks, for fds whose
+// edge may have been consumed before anyone waited (trampoline).
+static Napi::Value Poll(const Napi::CallbackInfo& info) {
+  int32_t fd, events;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgInt(info, 1, "events", &events)) return {};
+  struct pollfd p = {fd, short(events), 0};
+  int r;
+  do r = poll(&p, 1, 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return Int(info.Env(), -errno);
+  if (p.revents & POLLNVAL) return Int(info.Env(), -EBADF);
+  return Int(info.Env(), p.revents);
+}
+
+// own(fd) / disown(fd): an fd adopted from elsewhere is closed with this environment.
+static Napi::Value OwnFd(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgFd(info, 0, "fd", &fd)) return {};
+  GetData(info.Env())->Own(fd);
+  return Int(info.Env(), 0);
+}
+
+static Napi::Value DisownFd(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgFd(info, 0, "fd", &fd)) return {};
+  GetData(info.Env())->Disown(fd);
+  return Int(info.Env(), 0);
+}
+
+void InitSyscalls(Napi::Env env, Napi::Object exports) {
+  struct Entry { const char* name; Napi::Function::Callback fn; };
+  const Entry entries[] = {
+      {"socket", Socket},       {"bind", Bind},
+      {"connect", Connect},     {"listen", Listen},
+      {"accept4", Accept},      {"read", Read},
+      {"write", Write},         {"readv", Readv},
+      {"writev", Writev},       {"recvfrom", RecvFrom},
+      {"sendto", SendTo},       {"shutdown", Shutdown},
+      {"close", Close},         {"setNonBlocking", SetNonBlocking},
+      {"setsockopt", SetSockOpt}, {"getsockopt", GetSockOpt},
+      {"getsockname", GetSockName}, {"getpeername", GetPeerName},
+      {"pipe2", Pipe2},         {"eventfd", EventFd},
+      {"eventfdWrite", EventFdWrite}, {"eventfdRead", EventFdRead},
+      {"poll", Poll},           {"own", OwnFd},
+      {"disown", DisownFd},
+  };
+  for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+}
+
+}  // namespace greenhub

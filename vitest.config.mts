@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: unit tests run in parallel, one forked process per file; scenarios and the
+// short soak look at time, so they run one file at a time on an otherwise idle machine.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/*.test.ts'],
+          setupFiles: ['test/helpers/fd-leak-check.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'serial',
+          include: ['test/scenarios/*.test.ts', 'test/soak/*.test.ts'],
+          fileParallelism: false,
+          setupFiles: ['test/helpers/fd-leak-check.ts'],
+        },
+      },
+    ],
+  },
+});
