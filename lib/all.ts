@@ -1,0 +1,124 @@
+/**
+ * all and race: operations run concurrently, each in a child greenthread.
+ */
+import { isGreenletExit } from './errors';
+import { type AnyGreenThread, NO_ERROR, Wait, type Waitable } from './hub/greenthread';
+import { getHub } from './hub/hub';
+import { RESUME, SUSPEND_RESULT, done } from './hub/instructions';
+import type { Green, Operation } from './types';
+import { spawn } from './spawn';
+
+type Results<T extends readonly Operation<unknown>[]> = { -readonly [K in keyof T]: T[K] extends Operation<infer R> ? R : never };
+
+/** The parent's park while its children run: woken by their links, killed with it. */
+class Gather implements Waitable, Operation<unknown>, Iterator<unknown, unknown, unknown> {
+  constructor(readonly what: string) {}
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(v?: unknown): IteratorResult<unknown, unknown> {
+    const gt = getHub().requireCurrent(this.what);
+    if (v === RESUME) return done(gt.resumeValue);
+    gt.waitKind = Wait.Custom;
+    gt.waitObj = this;
+    return SUSPEND_RESULT;
+  }
+  throw(err: unknown): IteratorResult<unknown, unknown> {
+    throw err;
+  }
+  cancelWait(): void {}
+  describeWait(): string {
+    return `${this.what} of its children`;
+  }
+}
+
+function children(ops: readonly Operation<unknown>[], what: string): AnyGreenThread[] {
+  if (!Array.isArray(ops)) throw new TypeError(`${what} needs an array of operations`);
+  ops.forEach((op, i) => {
+    if (op === null || typeof op !== 'object' || typeof (op as Operation<unknown>)[Symbol.iterator] !== 'function') {
+      throw new TypeError(`${what}: ops[${i}] is not an operation (an iterable such as a generator or a GreenThread)`);
+    }
+  });
+  return ops.map((op, i) => spawn({ name: `${what}[${i}]` }, function* (): Green<unknown> {
+    return yield* op;
+  }));
+}
+
+/**
+ * Runs the operations concurrently and returns all their results, in order. The first error
+ * kills the others and is thrown; killing the caller kills them too.
+ *
+ * @example
+ * ```ts
+ * const [a, b] = yield* all([fetchUser(1), fetchUser(2)]);
+ * ```
+ */
+export function all<const T extends readonly Operation<unknown>[]>(ops: T): Operation<Results<T>> {
+  const hub = getHub();
+  hub.requireCurrent('all()');
+  return (function* allOp(): Green<Results<T>> {
+    const parent = hub.requireCurrent('all()');
+    const kids = children(ops, 'all');
+    const results: unknown[] = new Array(kids.length);
+    if (kids.length === 0) return results as Results<T>;
+    let remaining = kids.length;
+    let settled = false;
+    kids.forEach((kid, i) =>
+      kid.link((k) => {
+        if (settled) return;
+        if (k.error !== NO_ERROR) {
+          settled = true;
+          hub.throwInto(parent, k.error);
+        } else {
+          results[i] = k.result;
+          if (--remaining === 0) {
+            settled = true;
+            hub.resumeWith(parent, results);
+          }
+        }
+      }),
+    );
+    try {
+      return (yield* new Gather('all()')) as Results<T>;
+    } finally {
+      settled = true;
+      for (const kid of kids) kid.kill();
+    }
+  })();
+}
+
+/**
+ * Runs the operations concurrently; returns the first result (or throws the first error) and
+ * kills the rest. Killing the caller kills them all.
+ *
+ * @example
+ * ```ts
+ * const reply = yield* race([readReply(sock), timeoutAfter(1000)]);
+ * ```
+ */
+export function race<T extends readonly Operation<unknown>[]>(ops: T): Operation<Results<T>[number]> {
+  const hub = getHub();
+  hub.requireCurrent('race()');
+  return (function* raceOp(): Green<Results<T>[number]> {
+    const parent = hub.requireCurrent('race()');
+    if (ops.length === 0) throw new TypeError('race() needs at least one operation');
+    const kids = children(ops, 'race');
+    let settled = false;
+    for (const kid of kids) {
+      kid.link((k) => {
+        if (settled) return;
+        // A child killed from outside does not decide the race.
+        if (k.error !== NO_ERROR && isGreenletExit(k.error)) return;
+        settled = true;
+        if (k.error !== NO_ERROR) hub.throwInto(parent, k.error);
+        else hub.resumeWith(parent, k.result);
+      });
+    }
+    try {
+      return (yield* new Gather('race()')) as Results<T>[number];
+    } finally {
+      settled = true;
+      for (const kid of kids) kid.kill();
+    }
+  })();
+}

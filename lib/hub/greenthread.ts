@@ -1,0 +1,253 @@
+/**
+ * `GreenThread<T>`: a greenthread, the handle `spawn` returns. It is an `Operation<T>` (`yield*
+ * gt` waits for it) and a `PromiseLike<T>` (`await gt` from async code).
+ *
+ * The hub (hub.ts) drives it; this file holds its state and the user-facing methods.
+ */
+import { GreenletExit, isGreenletExit } from '../errors';
+import type { GreenThreadStats, Operation, Priority } from '../types';
+import type { Hub } from './hub';
+import { RESUME, SUSPEND_RESULT, done } from './instructions';
+import type { Timer } from './timers';
+
+/** Lifecycle. NEW: spawned, body not started. RUNNABLE: queued. RUNNING: on the stack. */
+export enum State {
+  New = 0,
+  Runnable = 1,
+  Running = 2,
+  Suspended = 3,
+  Dead = 4,
+}
+
+/** What a suspended greenthread waits on (for kill, timeouts and dump()). */
+export enum Wait {
+  None = 0,
+  /** In the yield lane or run queue after sleep(0)/cooperate(). */
+  Yield = 1,
+  /** A sleep timer (`waitTimer`). */
+  Timer = 2,
+  /** fd `waitFd` readable. */
+  FdRead = 3,
+  /** fd `waitFd` writable. */
+  FdWrite = 4,
+  /** A promise (`waitToken` abandons it). */
+  Promise = 5,
+  /** Another greenthread's end (`waitObj`). */
+  GreenThread = 6,
+  /** A wait queue of a coordination primitive (`waitObj.cancelWait(gt)`). */
+  Custom = 7,
+}
+
+/** A structure a greenthread can wait in, other than the hub's own. */
+export interface Waitable {
+  /** Removes gt from the structure (it was killed or timed out). */
+  cancelWait(gt: AnyGreenThread): void;
+  /** For dump(): what gt waits on, e.g. "a Queue (3 waiting)". */
+  describeWait(gt: AnyGreenThread): string;
+}
+
+/** A structure that handed gt a value (a permit, an item) before gt resumed. */
+export interface Handoff {
+  /** gt was killed before it could take what it was handed: take it back. */
+  giveBack(gt: AnyGreenThread, value: unknown): void;
+}
+
+/** Marks "no error" (undefined and null are valid things to throw). */
+export const NO_ERROR: unique symbol = Symbol('no error') as never;
+
+/** A greenthread of any result type (the hub does not care). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyGreenThread = GreenThread<any>;
+
+type Body<T> = (...args: never[]) => Iterator<unknown, T, unknown>;
+
+/**
+ * A greenthread: what `spawn` returns.
+ *
+ * @example
+ * ```ts
+ * const gt = spawn(function* () { yield* sleep(10); return 42; });
+ * console.log(await gt);            // 42, from async code
+ * // or, inside another greenthread:
+ * const v: number = yield* gt.wait();
+ * ```
+ */
+export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
+  readonly id: number;
+  readonly name: string;
+  readonly priority: Priority;
+  /** @internal */ readonly hub: Hub;
+  /** @internal where spawn was called, when a blocking detector is on */
+  readonly spawnSite: string | undefined;
+
+  /** @internal */ state: State = State.New;
+  /** @internal */ gen: Iterator<unknown, T, unknown> | undefined;
+  /** @internal */ body: Body<T> | undefined;
+  /** @internal */ args: unknown[] | undefined;
+  /** @internal */ wakeSeq = 0;
+  /** @internal */ resumeValue: unknown = undefined;
+  /** @internal */ resumeError: unknown = NO_ERROR;
+  /** @internal killed while on the stack: thrown at its next suspension */ pendingKill: unknown = NO_ERROR;
+  /** @internal */ waitKind: Wait = Wait.None;
+  /** @internal */ waitFd = -1;
+  /** @internal */ waitRef = true;
+  /** @internal */ waitTimer: Timer | undefined;
+  /** @internal */ waitObj: Waitable | AnyGreenThread | undefined;
+  /** @internal */ waitToken = 0;
+  /** @internal */ handoff: Handoff | undefined;
+  /** @internal spawnAfter's start timer */ startTimer: Timer | undefined;
+  /** @internal greenthreads blocked in wait() on this one, FIFO */ waiters: AnyGreenThread[] = [];
+  /** @internal */ links: Array<(gt: GreenThread<T>) => void> = [];
+  /** @internal */ observed = false;
+  /** @internal */ result: T | undefined;
+  /** @internal */ error: unknown = NO_ERROR;
+  /** @internal */ promise: Promise<T> | undefined;
+  /** @internal */ settle: ((gt: GreenThread<T>) => void) | undefined;
+  /** @internal */ switches = 0;
+  /** @internal */ runTimeMs = 0;
+
+  /** @internal use spawn() */
+  constructor(hub: Hub, id: number, name: string, priority: Priority, body: Body<T>, args: unknown[], spawnSite: string | undefined) {
+    this.hub = hub;
+    this.id = id;
+    this.name = name;
+    this.priority = priority;
+    this.body = body;
+    this.args = args;
+    this.spawnSite = spawnSite;
+  }
+
+  /** Whether it has ended (returned, thrown, or been killed). */
+  get dead(): boolean {
+    return this.state === State.Dead;
+  }
+
+  /** Times resumed, and run time (only measured while `getHub().accounting` is on). */
+  get stats(): GreenThreadStats {
+    return { switches: this.switches, runTimeMs: this.runTimeMs };
+  }
+
+  /**
+   * An operation that waits for the end: returns the result, or throws the error it died with
+   * (`GreenletExit` if it was killed). A greenthread waiting for itself gets an error at once.
+   *
+   * @example
+   * ```ts
+   * const n: number = yield* gt.wait();
+   * ```
+   */
+  wait(): Operation<T> {
+    const cur = this.hub.requireCurrent('GreenThread.wait()');
+    if (cur === this) throw new Error(`greenthread ${this.id} (${this.name}) cannot wait for itself: it would never wake`);
+    return new WaitOp(this);
+  }
+
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return this.wait()[Symbol.iterator]();
+  }
+
+  /**
+   * From async code: `await gt` gives the result or throws the error. Counts as observing an
+   * error. Returning a GreenThread from an async function waits for it (it is a thenable).
+   */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    this.observed = true;
+    if (!this.promise) {
+      this.promise = new Promise<T>((resolve, reject) => {
+        this.settle = (gt) => (gt.error !== NO_ERROR ? reject(gt.error) : resolve(gt.result as T));
+      });
+      if (this.state === State.Dead) this.settle!(this);
+    }
+    return this.promise.then(onfulfilled, onrejected);
+  }
+
+  /**
+   * Ends the greenthread with `err` (default `GreenletExit`). Not started: the body never runs.
+   * Suspended: err is thrown at its suspension point now, and kill() returns once it next
+   * suspends or ends (so `finally` blocks that do not suspend have run). Killing `current()`
+   * throws at the call site; a greenthread that is on the stack dies at its next suspension.
+   * Dead: nothing.
+   *
+   * @example
+   * ```ts
+   * const gt = spawn(function* () { for (;;) yield* sleep(100); });
+   * gt.kill();
+   * ```
+   */
+  kill(err: unknown = new GreenletExit()): void {
+    this.hub.kill(this, err);
+  }
+
+  /** Kills only if the body has not started; returns whether it did. */
+  cancel(err: unknown = new GreenletExit()): boolean {
+    if (this.state !== State.New) return false;
+    this.hub.kill(this, err);
+    return true;
+  }
+
+  /**
+   * Calls `cb(gt)` when it ends (at once if it already has). Counts as observing an error.
+   *
+   * @example
+   * ```ts
+   * gt.link((g) => console.log(`${g.name} ended`));
+   * ```
+   */
+  link(cb: (gt: GreenThread<T>) => void): void {
+    if (typeof cb !== 'function') throw new TypeError('link() needs a function');
+    this.observed = true;
+    if (this.state === State.Dead) {
+      cb(this);
+      return;
+    }
+    this.links.push(cb);
+  }
+
+  /** Removes a callback given to link(); returns whether it was there. */
+  unlink(cb: (gt: GreenThread<T>) => void): boolean {
+    const i = this.links.indexOf(cb);
+    if (i < 0) return false;
+    this.links.splice(i, 1);
+    return true;
+  }
+
+  toString(): string {
+    return `GreenThread(${this.id}, ${this.name})`;
+  }
+}
+
+/** `gt.wait()`: a one-shot iterator (an operation must not be shared between greenthreads). */
+class WaitOp<T> implements Operation<T>, Iterator<unknown, T, unknown> {
+  #started = false;
+  constructor(readonly target: GreenThread<T>) {}
+
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return this;
+  }
+
+  next(v?: unknown): IteratorResult<unknown, T> {
+    const target = this.target;
+    if (v === RESUME && this.#started) return done(target.hub.current!.resumeValue as T);
+    this.#started = true;
+    target.observed = true;
+    if (target.state === State.Dead) {
+      if (target.error !== NO_ERROR) throw target.error;
+      return done(target.result as T);
+    }
+    const cur = target.hub.requireCurrent('GreenThread.wait()');
+    if (cur === target) throw new Error(`greenthread ${target.id} (${target.name}) cannot wait for itself: it would never wake`);
+    target.waiters.push(cur);
+    cur.waitKind = Wait.GreenThread;
+    cur.waitObj = target;
+    return SUSPEND_RESULT;
+  }
+
+  throw(err: unknown): IteratorResult<unknown, T> {
+    throw err;
+  }
+}
+
+export { isGreenletExit };

@@ -1,0 +1,23 @@
+/**
+ * The protocol between operations and the hub, in three values.
+ *
+ * A primitive operation arranges its wake-up with the hub, then yields `SUSPEND`. The hub
+ * resumes the greenthread with `gen.next(RESUME)` — the operation then returns the greenthread's
+ * `resumeValue` — or with `gen.throw(err)`. Any other yielded value means the user wrote
+ * `yield op` instead of `yield* op`: the hub throws a TypeError back saying so.
+ *
+ * The markers live on `Symbol.for`, so two copies of greenhub in one thread (which share one
+ * hub) speak the same protocol. Results are preallocated: a switch allocates nothing.
+ */
+export const SUSPEND: unique symbol = Symbol.for('greenhub.suspend') as never;
+export const RESUME: unique symbol = Symbol.for('greenhub.resume') as never;
+
+export const SUSPEND_RESULT: IteratorYieldResult<unknown> = Object.freeze({ value: SUSPEND, done: false as const });
+
+/** A shared done-result; `yield*` reads it synchronously, so reusing it is safe. */
+const DONE: { value: unknown; done: true } = { value: undefined, done: true };
+
+export function done<T>(value: T): IteratorReturnResult<T> {
+  DONE.value = value;
+  return DONE as IteratorReturnResult<T>;
+}

@@ -1,0 +1,97 @@
+/**
+ * spawn, spawnAfter and current: starting greenthreads and asking which one runs.
+ */
+import { getHub } from './hub/hub';
+import type { GreenThread } from './hub/greenthread';
+import type { Priority, SpawnOptions } from './types';
+import { describeValue, validateMs } from './validate';
+
+type Body<A extends unknown[], T> = (...args: A) => Iterator<unknown, T, unknown>;
+
+function checkBody(fn: unknown): void {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`spawn needs a generator function (or a function returning a generator), got ${describeValue(fn)}`);
+  }
+  const kind = (fn as { constructor?: { name?: string } }).constructor?.name;
+  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {
+    throw new TypeError(
+      `spawn cannot run an async function (${fn.name || 'anonymous'}): write the body as function* and use yield* waitFor(promise) where it awaits`,
+    );
+  }
+}
+
+function checkOptions(opts: unknown): { name: string | undefined; priority: Priority } {
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`spawn options must be an object, got ${describeValue(opts)}`);
+  const { name, priority = 'normal' } = opts as SpawnOptions;
+  if (name !== undefined && typeof name !== 'string') throw new TypeError(`spawn option name must be a string, got ${describeValue(name)}`);
+  if (priority !== 'high' && priority !== 'normal') throw new TypeError(`spawn option priority must be 'high' or 'normal', got ${describeValue(priority)}`);
+  return { name, priority };
+}
+
+function start<T>(delayMs: number, a: unknown, rest: unknown[]): GreenThread<T> {
+  let name: string | undefined;
+  let priority: Priority = 'normal';
+  let fn = a;
+  let args = rest;
+  if (typeof a !== 'function' && a !== null && typeof a === 'object' && !Array.isArray(a)) {
+    ({ name, priority } = checkOptions(a));
+    fn = rest[0];
+    args = rest.slice(1);
+  }
+  checkBody(fn);
+  return getHub().spawn(name, priority, fn as Body<unknown[], T>, args, delayMs);
+}
+
+/**
+ * Starts a greenthread running `fn(...args)` and returns its `GreenThread` at once. The body
+ * starts on a later turn of the hub; bodies start in spawn order within a priority. `fn` is a
+ * generator function, or any function returning a generator (`() => handle(conn)`); a
+ * non-function or an async function is a TypeError. The name defaults to fn's name.
+ *
+ * @example
+ * ```ts
+ * import { spawn, sleep } from 'greenhub';
+ * const gt = spawn(function* greet(who: string) {
+ *   yield* sleep(100);
+ *   return `hello ${who}`;
+ * }, 'world');
+ * console.log(await gt); // "hello world"
+ * spawn({ name: 'heartbeat', priority: 'high' }, heartbeat, conn);
+ * ```
+ */
+export function spawn<A extends unknown[], T>(fn: Body<A, T>, ...args: A): GreenThread<T>;
+export function spawn<A extends unknown[], T>(options: SpawnOptions, fn: Body<A, T>, ...args: A): GreenThread<T>;
+export function spawn<T>(a: unknown, ...rest: unknown[]): GreenThread<T> {
+  return start<T>(0, a, rest);
+}
+
+/**
+ * Like {@link spawn}, but the body starts after `ms` milliseconds. Killing (or `cancel()`ing)
+ * it before then means it never starts. The pending start holds the process open.
+ *
+ * @example
+ * ```ts
+ * const reminder = spawnAfter(5000, function* () { console.log('5 s passed'); });
+ * reminder.cancel(); // changed our mind
+ * ```
+ */
+export function spawnAfter<A extends unknown[], T>(ms: number, fn: Body<A, T>, ...args: A): GreenThread<T>;
+export function spawnAfter<A extends unknown[], T>(ms: number, options: SpawnOptions, fn: Body<A, T>, ...args: A): GreenThread<T>;
+export function spawnAfter<T>(ms: number, a: unknown, ...rest: unknown[]): GreenThread<T> {
+  validateMs(ms, 'ms');
+  return start<T>(ms, a, rest);
+}
+
+/**
+ * The greenthread running now, or undefined outside any greenthread.
+ *
+ * @example
+ * ```ts
+ * spawn(function* worker() {
+ *   console.log(current()?.name); // "worker"
+ * });
+ * ```
+ */
+export function current(): GreenThread<unknown> | undefined {
+  return getHub().current;
+}

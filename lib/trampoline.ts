@@ -1,0 +1,104 @@
+/**
+ * trampoline: wait for readiness of an fd the user owns (a pipe, an eventfd, a tty, inotify…),
+ * eventlet's `hubs.trampoline`.
+ */
+import * as fs from 'node:fs';
+import { TimeoutError } from './errors';
+import type { Hub } from './hub/hub';
+import { getHub } from './hub/hub';
+import { RESUME, SUSPEND_RESULT, done } from './hub/instructions';
+import { TimerKind } from './hub/timers';
+import { K, native, systemError } from './native';
+import type { Green, Operation } from './types';
+import { describeValue, validateFd, validateMs } from './validate';
+
+/** What to wait for: exactly one of `read` / `write`, and an optional timeout. */
+export interface TrampolineOptions {
+  read?: boolean;
+  write?: boolean;
+  /** Past this, TimeoutError (`code: 'ETIMEDOUT'`). */
+  timeoutMs?: number;
+}
+
+const POLL_READ = K.POLLIN | K.POLLHUP | K.POLLERR | K.POLLRDHUP;
+const POLL_WRITE = K.POLLOUT | K.POLLHUP | K.POLLERR;
+
+/** The raw park on the hub's fd table; the hub resumes it with the event mask. */
+class FdWaitOp implements Operation<number>, Iterator<unknown, number, unknown> {
+  constructor(readonly hub: Hub, readonly fd: number, readonly write: boolean) {}
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(v?: unknown): IteratorResult<unknown, number> {
+    const gt = this.hub.requireCurrent('trampoline()');
+    if (v === RESUME) return done(gt.resumeValue as number);
+    this.hub.waitFd(gt, this.fd, this.write, true);
+    return SUSPEND_RESULT;
+  }
+  throw(err: unknown): IteratorResult<unknown, number> {
+    throw err;
+  }
+}
+
+function* trampolineOp(hub: Hub, fd: number, write: boolean, timeoutMs: number | undefined): Green<void> {
+  const gt = hub.requireCurrent('trampoline()');
+  if (hub.hasFdWaiter(fd, write)) {
+    throw new Error(`fd ${fd} already has a ${write ? 'writer' : 'reader'} waiting in another greenthread`);
+  }
+  // Readiness first: an edge consumed before this call must not leave us waiting for ever.
+  const r = native.poll(fd, write ? POLL_WRITE : POLL_READ);
+  if (r < 0) throw systemError(r, 'poll', { detail: `fd ${fd}` });
+  if (r !== 0) return;
+  // Registering reports the fd's state at once, so readiness between poll() and here is not lost.
+  const ownRegistration = !hub.poller.isRegistered(fd);
+  if (ownRegistration) hub.poller.register(fd);
+  const timer = timeoutMs === undefined ? undefined : hub.addTimer(timeoutMs, TimerKind.Timeout, gt, undefined, true,
+    `trampoline on fd ${fd} timed out after ${timeoutMs} ms`);
+  try {
+    yield* new FdWaitOp(hub, fd, write);
+  } finally {
+    if (timer) hub.cancelTimer(timer);
+    // A user's fd may have duplicates elsewhere: take it out of the kernel's set explicitly.
+    if (ownRegistration && !hub.hasFdWaiter(fd, !write)) hub.poller.deregister(fd, true);
+  }
+}
+
+/**
+ * Suspends the calling greenthread until `fd` is readable (`{ read: true }`) or writable
+ * (`{ write: true }`). Readiness is checked first, so an fd that is already ready returns at
+ * once. The fd must be pollable: a regular file is always "ready" to the kernel, so it is an
+ * error here. One reader and one writer per fd at a time.
+ *
+ * @throws TypeError for bad arguments, read and write at once, or a regular file;
+ *   TimeoutError past `timeoutMs`; a system error (`EBADF`…) for a bad fd.
+ * @example
+ * ```ts
+ * const efd = eventfdFromSomewhere();
+ * yield* trampoline(efd, { read: true, timeoutMs: 1000 });
+ * ```
+ */
+export function trampoline(fd: number, options: TrampolineOptions): Operation<void> {
+  validateFd(fd);
+  if (options === null || typeof options !== 'object') throw new TypeError(`trampoline options must be an object, got ${describeValue(options)}`);
+  const read = options.read === true;
+  const write = options.write === true;
+  if (read === write) {
+    throw new TypeError(read ? 'trampoline waits for read or for write, not both: use two greenthreads' : 'trampoline needs { read: true } or { write: true }');
+  }
+  const timeoutMs = options.timeoutMs === undefined ? undefined : validateMs(options.timeoutMs, 'timeoutMs');
+  const hub = getHub();
+  hub.requireCurrent('trampoline()');
+  let stat: fs.Stats;
+  try {
+    stat = fs.fstatSync(fd);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw systemError(err.errno ?? -9, 'fstat', { detail: `fd ${fd}` });
+  }
+  if (stat.isFile() || stat.isDirectory()) {
+    throw new TypeError(`trampoline: fd ${fd} is a regular ${stat.isFile() ? 'file' : 'directory'}, which epoll cannot wait on (it is always ready); read it directly, or with tpool`);
+  }
+  return trampolineOp(hub, fd, write, timeoutMs);
+}
+
+export { TimeoutError };
