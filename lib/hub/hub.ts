@@ -135,7 +135,12 @@ export class Hub {
   #refFdWaiters = 0;
   #pollRefed = false;
   #inTurns = false;
-  #wakeArmed = false;
+  /** The setImmediate that runs the next turns (runnable work waits for it). */
+  #immediate: NodeJS.Immediate | undefined;
+  readonly #runFromImmediate = (): void => {
+    this.#immediate = undefined;
+    this.#runTurns();
+  };
   #turnStart = now();
   #switches = 0;
   #turns = 0;
@@ -482,9 +487,11 @@ export class Hub {
 
   /** @internal Makes sure a turn runs soon (from code outside the hub: a promise, a kill, spawn). */
   wakeup(): void {
-    if (this.#inTurns || this.#wakeArmed) return;
-    this.#wakeArmed = true;
-    this.poller.armTimer(0, true);
+    if (this.#inTurns || this.#immediate !== undefined) return;
+    // setImmediate, not a 0 ms loop timer: libuv runs a timer re-armed from its own callback
+    // again in the same pass, which would never let Node's loop reach its I/O. An immediate runs
+    // after Node's I/O phase, and holds the process open like any runnable work should.
+    this.#immediate = setImmediate(this.#runFromImmediate);
   }
 
   #enqueue(gt: AnyGreenThread): void {
@@ -501,13 +508,15 @@ export class Hub {
   #runTurns(): void {
     if (this.#inTurns) return;
     this.#inTurns = true;
-    this.#wakeArmed = false;
     const sliceStart = now();
+    let t = sliceStart;
     try {
+      // One clock read per turn: it dates the turn's timers and checks the slice.
       for (;;) {
-        this.#turn();
-        if (!this.#hasRunnable() && !this.#timerDue()) break;
-        if (now() - sliceStart >= this.timeSliceMs) break;
+        this.#turn(t);
+        if (!this.#hasRunnable()) break;
+        t = now();
+        if (t - sliceStart >= this.timeSliceMs) break;
       }
     } finally {
       this.#inTurns = false;
@@ -515,13 +524,8 @@ export class Hub {
     }
   }
 
-  #timerDue(): boolean {
-    const t = this.#timers.peek();
-    return t !== undefined && t.deadline <= now();
-  }
-
-  #turn(): void {
-    const t0 = (this.#turnStart = now());
+  #turn(t0: number): void {
+    this.#turnStart = t0;
     this.#turns++;
     // 1. timers due by now
     for (let t = this.#timers.peek(); t !== undefined && t.deadline <= t0; t = this.#timers.peek()) {
@@ -681,18 +685,18 @@ export class Hub {
 
   /** Back to Node's loop: arm the earliest deadline, set what holds the process open. */
   #park(): void {
-    if (this.#hasRunnable()) {
-      this.#wakeArmed = true;
-      this.poller.armTimer(0, true);
-    } else if (!this.#wakeArmed) {
-      const t = this.#timers.peek();
-      if (t !== undefined) {
-        // libuv's timer runs on a cached clock and may fire early: round up, and the turn
-        // checks the hub's own clock before firing anything.
-        this.poller.armTimer(Math.max(0, Math.ceil(t.deadline - now())), this.#timers.refCount > 0);
-      } else {
-        this.poller.disarmTimer();
-      }
+    if (this.#hasRunnable()) this.wakeup();
+    const t = this.#timers.peek();
+    if (t !== undefined) {
+      // libuv's timer runs on a cached clock and may fire early: round up, and the turn checks
+      // the hub's own clock before firing anything. A timer already due (the slice ended first)
+      // goes through the immediate: a 0 ms loop timer re-armed from its own callback would run
+      // again in the same pass of libuv's timers.
+      const ms = Math.ceil(t.deadline - now());
+      if (ms <= 0) this.wakeup();
+      this.poller.armTimer(Math.max(1, ms), this.#timers.refCount > 0);
+    } else {
+      this.poller.disarmTimer();
     }
     const ref = this.#refFdWaiters > 0;
     if (ref !== this.#pollRefed) {

@@ -1,12 +1,13 @@
 // Every test file must leave the process with the fds it found: the count is taken after the
-// module's own fds exist (greenhub loaded, before the file's tests) and compared after them.
+// module's own fds exist (greenhub loaded and its hub created, before the file's tests) and compared after them.
 import { afterAll, beforeAll, expect } from 'vitest';
-import '../../lib/native';
+import { getHub } from '../../lib/hub/hub';
 import { describeFds, openFds } from './fds';
 
 let before: string[] = [];
 
 beforeAll(() => {
+  getHub(); // the hub's epoll fd lives as long as the thread
   before = openFds();
 });
 
