@@ -2,8 +2,8 @@
 export type { Green, GreenThreadStats, Operation, Priority, SpawnOptions } from './types';
 export { GreenletExit, TimeoutError } from './errors';
 export { GreenThread } from './hub/greenthread';
-export { getHub, Hub } from './hub/hub';
-export type { ErrorHandler, GreenThreadInfo, HubStats, WarningHandler } from './hub/hub';
+export { getHub } from './hub/hub';
+export type { ErrorHandler, GreenThreadInfo, Hub, HubStats, WarningHandler } from './hub/hub';
 export { current, spawn, spawnAfter } from './spawn';
 export { cooperate, sleep } from './sleep';
 export { waitFor } from './wait-for';

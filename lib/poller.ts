@@ -11,13 +11,27 @@
 import { E, K, check, native, systemError } from './native';
 import { validateFd, validateFunction, validateInt, validateMs } from './validate';
 
-/** One readiness report: the fd and the `EPOLL*` bits that are set. */
+/**
+ * One readiness report: the fd and the `EPOLL*` bits that are set.
+ *
+ * @example
+ * ```ts
+ * const events: PollEvent[] = poller.wait(100);
+ * ```
+ */
 export interface PollEvent {
   fd: number;
   events: number;
 }
 
-/** Options for {@link Poller}. */
+/**
+ * Options for {@link Poller}.
+ *
+ * @example
+ * ```ts
+ * const poller = new Poller({ maxEvents: 64 });
+ * ```
+ */
 export interface PollerOptions {
   /** Most events returned by one `wait()` or delivered in one callback batch (default 256). */
   maxEvents?: number;

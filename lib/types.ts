@@ -37,7 +37,16 @@ export interface Operation<T> {
  */
 export type Green<T = void> = Generator<unknown, T, unknown>;
 
-/** Wake-up order: `high` greenthreads run before `normal` ones within a turn; a yield always goes to the back. */
+/**
+ * Wake-up order: `high` greenthreads run before `normal` ones within a turn; a yield always
+ * goes to the back.
+ *
+ * @example
+ * ```ts
+ * const p: Priority = 'high';
+ * spawn({ priority: p }, heartbeat);
+ * ```
+ */
 export type Priority = 'high' | 'normal';
 
 /**
@@ -55,7 +64,15 @@ export interface SpawnOptions {
   priority?: Priority;
 }
 
-/** What `gt.stats` reports. `runTimeMs` grows only while `getHub().accounting` is on. */
+/**
+ * What `gt.stats` reports. `runTimeMs` grows only while `getHub().accounting` is on.
+ *
+ * @example
+ * ```ts
+ * getHub().accounting = true;
+ * const { switches, runTimeMs } = gt.stats;
+ * ```
+ */
 export interface GreenThreadStats {
   /** Times the greenthread was resumed. */
   switches: number;

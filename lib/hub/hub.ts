@@ -35,7 +35,14 @@ const WRITE_EVENTS = K.EPOLLOUT | K.EPOLLHUP | K.EPOLLERR;
 
 const now = (): number => performance.now();
 
-/** One line of `getHub().dump()`. */
+/**
+ * One line of `getHub().dump()`.
+ *
+ * @example
+ * ```ts
+ * for (const g of getHub().dump()) console.log(g.id, g.name, g.state, g.waitingOn ?? '');
+ * ```
+ */
 export interface GreenThreadInfo {
   id: number;
   name: string;
@@ -50,7 +57,14 @@ export interface GreenThreadInfo {
   spawnSite?: string;
 }
 
-/** What `getHub().stats()` returns. */
+/**
+ * What `getHub().stats()` returns.
+ *
+ * @example
+ * ```ts
+ * const { greenthreads, runnable, fdWaiters } = getHub().stats();
+ * ```
+ */
 export interface HubStats {
   /** Live greenthreads (not yet dead). */
   greenthreads: number;
@@ -70,7 +84,26 @@ export interface HubStats {
   uncaughtErrors: number;
 }
 
+/**
+ * Receives an error that no waiter, `then` or `link` observed by the end of the turn in which
+ * its greenthread died.
+ *
+ * @example
+ * ```ts
+ * const handler: ErrorHandler = (err, gt) => logger.error({ err, greenthread: gt.name });
+ * getHub().onError(handler);
+ * ```
+ */
 export type ErrorHandler = (err: unknown, gt: AnyGreenThread) => void;
+
+/**
+ * Receives warnings: looping-call overruns, EMFILE back-off and the like.
+ *
+ * @example
+ * ```ts
+ * getHub().onWarning((message) => logger.warn(message));
+ * ```
+ */
 export type WarningHandler = (message: string) => void;
 
 function defaultErrorHandler(err: unknown, gt: AnyGreenThread): void {
