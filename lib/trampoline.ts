@@ -6,8 +6,7 @@ import * as fs from 'node:fs';
 import { TimeoutError } from './errors';
 import type { Hub } from './hub/hub';
 import { getHub } from './hub/hub';
-import { RESUME, SUSPEND_RESULT, done } from './hub/instructions';
-import { TimerKind } from './hub/timers';
+import { waitFdReady } from './hub/fd-wait';
 import { K, native, systemError } from './native';
 import type { Green, Operation } from './types';
 import { describeValue, validateFd, validateMs } from './validate';
@@ -23,25 +22,8 @@ export interface TrampolineOptions {
 const POLL_READ = K.POLLIN | K.POLLHUP | K.POLLERR | K.POLLRDHUP;
 const POLL_WRITE = K.POLLOUT | K.POLLHUP | K.POLLERR;
 
-/** The raw park on the hub's fd table; the hub resumes it with the event mask. */
-class FdWaitOp implements Operation<number>, Iterator<unknown, number, unknown> {
-  constructor(readonly hub: Hub, readonly fd: number, readonly write: boolean) {}
-  [Symbol.iterator](): this {
-    return this;
-  }
-  next(v?: unknown): IteratorResult<unknown, number> {
-    const gt = this.hub.requireCurrent('trampoline()');
-    if (v === RESUME) return done(gt.resumeValue as number);
-    this.hub.waitFd(gt, this.fd, this.write, true);
-    return SUSPEND_RESULT;
-  }
-  throw(err: unknown): IteratorResult<unknown, number> {
-    throw err;
-  }
-}
-
 function* trampolineOp(hub: Hub, fd: number, write: boolean, timeoutMs: number | undefined): Green<void> {
-  const gt = hub.requireCurrent('trampoline()');
+  hub.requireCurrent('trampoline()');
   if (hub.hasFdWaiter(fd, write)) {
     throw new Error(`fd ${fd} already has a ${write ? 'writer' : 'reader'} waiting in another greenthread`);
   }
@@ -52,12 +34,9 @@ function* trampolineOp(hub: Hub, fd: number, write: boolean, timeoutMs: number |
   // Registering reports the fd's state at once, so readiness between poll() and here is not lost.
   const ownRegistration = !hub.poller.isRegistered(fd);
   if (ownRegistration) hub.poller.register(fd);
-  const timer = timeoutMs === undefined ? undefined : hub.addTimer(timeoutMs, TimerKind.Timeout, gt, undefined, true,
-    `trampoline on fd ${fd} timed out after ${timeoutMs} ms`);
   try {
-    yield* new FdWaitOp(hub, fd, write);
+    yield* waitFdReady(hub, fd, write, true, timeoutMs ?? -1, `trampoline on fd ${fd} timed out after ${timeoutMs} ms`);
   } finally {
-    if (timer) hub.cancelTimer(timer);
     // A user's fd may have duplicates elsewhere: take it out of the kernel's set explicitly.
     if (ownRegistration && !hub.hasFdWaiter(fd, !write)) hub.poller.deregister(fd, true);
   }

@@ -32,6 +32,16 @@ import { Timer, TimerHeap, TimerKind } from './timers';
 
 const READ_EVENTS = K.EPOLLIN | K.EPOLLRDHUP | K.EPOLLHUP | K.EPOLLERR;
 const WRITE_EVENTS = K.EPOLLOUT | K.EPOLLHUP | K.EPOLLERR;
+/** Readiness cache bits. */
+export const READY_READ = 1;
+export const READY_WRITE = 2;
+/**
+ * Sticky bits: the peer shut down its writing (RDHUP), or the fd hung up / failed (HUP, ERR).
+ * Once set, reads (or all I/O) never block again, so "a short read means drained" no longer
+ * holds: data and the FIN can come in one edge, and no edge follows the FIN.
+ */
+const READ_CLOSED = 4;
+const ALL_CLOSED = 8;
 
 const now = (): number => performance.now();
 
@@ -162,6 +172,12 @@ export class Hub {
   readonly #yieldLane = new RunQueue();
   readonly #timers = new TimerHeap();
   #timerSeq = 0;
+  /**
+   * Readiness cache per fd (READY_READ | READY_WRITE): set by every event, whether or not
+   * someone waits, and cleared by the I/O code when a syscall says the fd is drained. While a
+   * bit is set, I/O tries the syscall directly; while it is clear, it parks first.
+   */
+  #ready = new Uint8Array(256);
   #readers: (AnyGreenThread | undefined)[] = [];
   #writers: (AnyGreenThread | undefined)[] = [];
   #fdWaiters = 0;
@@ -425,8 +441,8 @@ export class Hub {
   }
 
   /** @internal sleep(ms) */
-  sleepCurrent(gt: AnyGreenThread, ms: number): void {
-    gt.waitTimer = this.addTimer(ms, TimerKind.Wake, gt, undefined, true);
+  sleepCurrent(gt: AnyGreenThread, ms: number, ref = true): void {
+    gt.waitTimer = this.addTimer(ms, TimerKind.Wake, gt, undefined, ref);
     gt.waitKind = Wait.Timer;
   }
 
@@ -464,8 +480,33 @@ export class Hub {
     }
   }
 
+  /** @internal Registers fd with the poller (edge-triggered, once) and marks it worth trying. */
+  registerFd(fd: number): void {
+    this.poller.register(fd);
+    if (fd >= this.#ready.length) {
+      const grown = new Uint8Array(Math.max(fd + 1, this.#ready.length * 2));
+      grown.set(this.#ready);
+      this.#ready = grown;
+    }
+    this.#ready[fd] = READY_READ | READY_WRITE;
+  }
+
+  /** @internal Cached readiness bits of fd. */
+  readiness(fd: number): number {
+    return this.#ready[fd];
+  }
+
+  /** @internal The fd said it is drained in that direction (EAGAIN, or a short read/write). */
+  clearReadiness(fd: number, bits: number): void {
+    const r = this.#ready[fd];
+    if (r & ALL_CLOSED) return;
+    if (r & READ_CLOSED) bits &= ~READY_READ;
+    this.#ready[fd] = r & ~bits;
+  }
+
   /** @internal The fd is being closed: its waiters get `err` thrown; the registration is dropped. */
   closeFd(fd: number, err: unknown, removeFromKernel: boolean): void {
+    if (fd < this.#ready.length) this.#ready[fd] = 0;
     for (const table of [this.#readers, this.#writers]) {
       const gt = table[fd];
       if (gt !== undefined) {
@@ -487,6 +528,11 @@ export class Hub {
   }
 
   #onFdReady(fd: number, events: number): void {
+    this.#ready[fd] |=
+      (events & READ_EVENTS ? READY_READ : 0) |
+      (events & WRITE_EVENTS ? READY_WRITE : 0) |
+      (events & K.EPOLLRDHUP ? READ_CLOSED : 0) |
+      (events & (K.EPOLLHUP | K.EPOLLERR) ? ALL_CLOSED : 0);
     if (events & READ_EVENTS) {
       const gt = this.#readers[fd];
       if (gt !== undefined) {

@@ -21,3 +21,21 @@ export function done<T>(value: T): IteratorReturnResult<T> {
   DONE.value = value;
   return DONE as IteratorReturnResult<T>;
 }
+
+/**
+ * The bare suspension, for code that has already arranged its wake-up with the hub: suspends
+ * once and returns the greenthread's resumeValue. Stateless, so one instance serves all.
+ */
+export const SUSPEND_OP: Iterator<unknown, unknown, unknown> & { [Symbol.iterator](): Iterator<unknown, unknown, unknown> } = {
+  [Symbol.iterator]() {
+    return this;
+  },
+  next(v?: unknown) {
+    if (v !== RESUME) return SUSPEND_RESULT;
+    const hub = (globalThis as unknown as Record<symbol, { current?: { resumeValue: unknown } }>)[Symbol.for('greenhub.hub')];
+    return done(hub?.current?.resumeValue);
+  },
+  throw(err: unknown): never {
+    throw err;
+  },
+};

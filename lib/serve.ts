@@ -1,0 +1,99 @@
+/**
+ * serve(): eventlet's `serve` — the accept loop, each connection handled in its own greenthread.
+ */
+import { getHub } from './hub/hub';
+import { Wait, type AnyGreenThread, type Waitable } from './hub/greenthread';
+import { SUSPEND_OP } from './hub/instructions';
+import type { GreenServer } from './server';
+import type { GreenSocket } from './socket';
+import { spawn } from './spawn';
+import type { Green, Operation } from './types';
+import { validateFunction, validateInt } from './validate';
+
+/**
+ * Options of {@link serve}.
+ *
+ * @example
+ * ```ts
+ * yield* serve(server, handle, { concurrency: 100 });
+ * ```
+ */
+export interface ServeOptions {
+  /** Most connections handled at once (default 1000, as eventlet's); accepting pauses at the limit. */
+  concurrency?: number;
+}
+
+/** The accept loop's park while `concurrency` handlers run. */
+class Slot implements Waitable {
+  waiter: AnyGreenThread | undefined;
+  cancelWait(): void {
+    this.waiter = undefined;
+  }
+  describeWait(): string {
+    return 'a free handler slot (serve)';
+  }
+}
+
+/**
+ * Accepts connections on `server` for ever, running `handler(sock)` for each in its own
+ * greenthread, at most `concurrency` at once. Each socket is closed when its handler returns
+ * or throws; an error in one handler goes to the hub's error handler and does not stop the
+ * loop. Returns (cleanly) once `server.close()` is called; handlers still running carry on.
+ *
+ * @example
+ * ```ts
+ * import { listen, serve, spawn } from 'greenhub';
+ * const server = listen({ port: 8080 });
+ * spawn(() => serve(server, function* echo(sock) {
+ *   const buf = Buffer.allocUnsafe(65536);
+ *   for (let n; (n = yield* sock.recvInto(buf)) > 0; ) yield* sock.sendAll(buf.subarray(0, n));
+ * }));
+ * ```
+ */
+export function serve(server: GreenServer, handler: (sock: GreenSocket) => Iterator<unknown, unknown, unknown>, options: ServeOptions = {}): Operation<void> {
+  validateFunction(handler, 'handler');
+  const concurrency = options.concurrency === undefined ? 1000 : validateInt(options.concurrency, 'concurrency', 1, 0x7fffffff);
+  getHub().requireCurrent('serve()');
+  return serveLoop(server, handler, concurrency);
+}
+
+function* serveLoop(server: GreenServer, handler: (sock: GreenSocket) => Iterator<unknown, unknown, unknown>, concurrency: number): Green<void> {
+  const hub = getHub();
+  const slot = new Slot();
+  let running = 0;
+  const name = handler.name || 'serve handler';
+  function* handle(sock: GreenSocket): Green<void> {
+    try {
+      yield* { [Symbol.iterator]: () => handler(sock) };
+    } catch (e) {
+      hub.reportError(e, hub.current!);
+    } finally {
+      sock.close();
+      running--;
+      const w = slot.waiter;
+      if (w !== undefined) {
+        slot.waiter = undefined;
+        hub.resumeWith(w, undefined);
+      }
+    }
+  }
+  for (;;) {
+    if (running >= concurrency) {
+      const me = hub.requireCurrent('serve()');
+      slot.waiter = me;
+      me.waitKind = Wait.Custom;
+      me.waitObj = slot;
+      yield* SUSPEND_OP as Iterator<unknown, void, unknown> & Iterable<unknown>;
+      continue;
+    }
+    let sock: GreenSocket;
+    try {
+      sock = yield* server.accept();
+    } catch (e) {
+      if (server.closed) return;
+      throw e;
+    }
+    running++;
+    spawn({ name }, handle, sock);
+  }
+}
