@@ -68,7 +68,10 @@ export function all<const T extends readonly Operation<unknown>[]>(ops: T): Oper
         if (settled) return;
         if (k.error !== NO_ERROR) {
           settled = true;
-          hub.throwInto(parent, k.error);
+          // A child killed from outside fails all() with an error of its own: rethrowing the
+          // GreenletExit would end the caller as if it had been killed.
+          const err = isGreenletExit(k.error) ? new Error(`all(): operation ${i} was killed`, { cause: k.error }) : k.error;
+          hub.throwInto(parent, err);
         } else {
           results[i] = k.result;
           if (--remaining === 0) {
@@ -104,11 +107,17 @@ export function race<T extends readonly Operation<unknown>[]>(ops: T): Operation
     if (ops.length === 0) throw new TypeError('race() needs at least one operation');
     const kids = children(ops, 'race');
     let settled = false;
+    let killed = 0;
     for (const kid of kids) {
       kid.link((k) => {
         if (settled) return;
-        // A child killed from outside does not decide the race.
-        if (k.error !== NO_ERROR && isGreenletExit(k.error)) return;
+        // A child killed from outside does not decide the race, unless every child was.
+        if (k.error !== NO_ERROR && isGreenletExit(k.error) && ++killed < kids.length) return;
+        if (killed === kids.length) {
+          settled = true;
+          hub.throwInto(parent, new Error('race(): every operation was killed', { cause: k.error }));
+          return;
+        }
         settled = true;
         if (k.error !== NO_ERROR) hub.throwInto(parent, k.error);
         else hub.resumeWith(parent, k.result);

@@ -32,13 +32,20 @@ function* trampolineOp(hub: Hub, fd: number, write: boolean, timeoutMs: number |
   if (r < 0) throw systemError(r, 'poll', { detail: `fd ${fd}` });
   if (r !== 0) return;
   // Registering reports the fd's state at once, so readiness between poll() and here is not lost.
-  const ownRegistration = !hub.poller.isRegistered(fd);
-  if (ownRegistration) hub.poller.register(fd);
+  // The hub keeps green sockets and GreenFds registered; a bare user fd is registered by the
+  // first trampoline on it and removed by the last one out (a reader and a writer may overlap).
+  if (!hub.poller.isRegistered(fd)) {
+    hub.poller.register(fd);
+    hub.trampolineFds.add(fd);
+  }
   try {
     yield* waitFdReady(hub, fd, write, true, timeoutMs ?? -1, `trampoline on fd ${fd} timed out after ${timeoutMs} ms`);
   } finally {
     // A user's fd may have duplicates elsewhere: take it out of the kernel's set explicitly.
-    if (ownRegistration && !hub.hasFdWaiter(fd, !write)) hub.poller.deregister(fd, true);
+    if (hub.trampolineFds.has(fd) && !hub.hasFdWaiter(fd, !write)) {
+      hub.trampolineFds.delete(fd);
+      hub.poller.deregister(fd, true);
+    }
   }
 }
 

@@ -49,6 +49,8 @@ static void DeleteData(napi_env, void* data, void*) { delete static_cast<AddonDa
 // ---- argument helpers ----
 
 static bool Fail(Napi::Env env, bool range, const std::string& msg) {
+  // Throwing over a pending exception is fatal in node-addon-api: keep the first one.
+  if (env.IsExceptionPending()) return false;
   if (range) {
     Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
   } else {

@@ -24,6 +24,7 @@
 namespace greenhub {
 
 static Napi::Value Throw(Napi::Env env, bool range, const std::string& msg) {
+  if (env.IsExceptionPending()) return Napi::Value();  // never throw over a pending exception
   if (range) Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
   else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
   return Napi::Value();
@@ -242,6 +243,7 @@ static bool ArgIov(const Napi::CallbackInfo& info, size_t i, struct iovec* iov, 
   int n = 0;
   for (uint32_t k = uint32_t(index); k < total && n < IOV_MAX; k++) {
     napi_value v = arr.Get(k);
+    if (env.IsExceptionPending()) return false;  // a getter on the array threw
     bool is = false;
     napi_is_typedarray(env, v, &is);
     napi_typedarray_type type;
@@ -312,9 +314,11 @@ static Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   if (r < 0) return Int(info.Env(), -errno);
   Napi::Object from = info[4].As<Napi::Object>();
   Napi::Object addr = AddrToJs(info.Env(), ss, len).As<Napi::Object>();
-  from.Set("family", addr.Get("family"));
-  from.Set("address", addr.Get("address"));
-  from.Set("port", addr.Get("port"));
+  // Setters on a user's object may throw: stop at the first pending exception.
+  for (const char* key : {"family", "address", "port"}) {
+    from.Set(key, addr.Get(key));
+    if (info.Env().IsExceptionPending()) return {};
+  }
   return Int(info.Env(), r);
 }
 

@@ -1,6 +1,6 @@
 // all and race (lib/all.ts)
 import { describe, expect, it } from 'vitest';
-import { GreenletExit, all, getHub, race, sleep, spawn } from '../lib';
+import { GreenletExit, all, current, getHub, race, sleep, spawn } from '../lib';
 import type { Green } from '../lib';
 import { run } from './helpers/green';
 
@@ -93,6 +93,22 @@ describe('race', () => {
       }
     });
     expect(msg).toBe('lost');
+  });
+
+  it('fails (does not hang) when every operation is killed', async () => {
+    function* killedSoon(): Green<void> {
+      yield* sleep(1);
+      current()!.kill(); // ends this child with GreenletExit, as a kill from outside would
+    }
+    const msg = await run(function* (): Green<string> {
+      try {
+        yield* race([killedSoon(), killedSoon()]);
+        return 'returned';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    });
+    expect(msg).toBe('race(): every operation was killed');
   });
 
   it('rejects an empty list and non-operations', async () => {

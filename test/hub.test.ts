@@ -177,6 +177,69 @@ describe('keep-alive (child processes)', () => {
   });
 });
 
+describe('keep-alive after changes from async code (child processes)', () => {
+  it('exits once a greenthread waiting on an fd is killed from a Node timer', () => {
+    const r = node(`
+      const { spawn, trampoline } = require('./dist');
+      const { native } = require('./dist/native.js');
+      const efd = native.eventfd(0);
+      const gt = spawn(function* () { yield* trampoline(efd, { read: true }); });
+      setTimeout(() => { gt.kill(); console.log('killed'); }, 30);
+    `, 15_000);
+    expect(r.stdout.trim()).toBe('killed');
+    expect(r.status).toBe(0);
+  });
+
+  it('exits at once when a long sleeper is killed, or a spawnAfter cancelled, from async code', () => {
+    const r = node(`
+      const { spawn, spawnAfter, sleep } = require('./dist');
+      const t0 = Date.now();
+      const sleeper = spawn(function* () { yield* sleep(60000); });
+      const later = spawnAfter(60000, function* () {});
+      const huge = spawn(function* () { yield* sleep(2 ** 31 + 10); });
+      const hugeLater = spawnAfter(3e9, function* () {});
+      setTimeout(() => { sleeper.kill(); later.cancel(); huge.kill(); hugeLater.cancel(); }, 30);
+      process.on('exit', () => console.log('exited within 5 s: ' + (Date.now() - t0 < 5000)));
+    `, 15_000);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('exited within 5 s: true');
+  });
+
+  it('reports the error of a not-started greenthread killed with an error from async code', () => {
+    const r = node(`
+      const { spawn, getHub } = require('./dist');
+      getHub().onError((e, gt) => console.log('reported ' + e.message));
+      const gt = spawnLater();
+      function spawnLater() { return spawn(function* () {}); }
+      gt.kill(new Error('custom'));
+    `);
+    expect(r.stdout.trim()).toBe('reported custom');
+  });
+});
+
+describe('turn order', () => {
+  it('runs what a high-priority greenthread wakes on a later turn, not the same one', async () => {
+    const hub = getHub();
+    const turns: number[] = [];
+    await new Promise<void>((resolve) => {
+      spawn({ priority: 'high' }, function* () {
+        turns.push(hub.stats().turns);
+        spawn(function* () {
+          turns.push(hub.stats().turns);
+          resolve();
+        });
+      });
+    });
+    expect(turns[1]).toBeGreaterThan(turns[0]);
+  });
+
+  it('validates timeSliceMs', () => {
+    expect(() => (getHub().timeSliceMs = Number.NaN)).toThrow(RangeError);
+    expect(() => (getHub().timeSliceMs = -1)).toThrow(RangeError);
+    expect(getHub().timeSliceMs).toBe(10);
+  });
+});
+
 describe('one hub per thread', () => {
   it('runs hubs in two worker threads independently', async () => {
     const source = `
@@ -210,8 +273,12 @@ describe('one hub per thread', () => {
       console.log('same hub: ' + (a.getHub() === b.getHub()));
       const gt = a.spawn(function* () { yield* b.sleep(1); yield* b.sleep(0); return b.current() === gt; });
       gt.then((v) => console.log('mixed ops: ' + v));
+      function* one() { yield* a.sleep(1); return 1; }
+      function* two() { yield* b.sleep(3); return 2; }
+      b.spawn(function* () { return [yield* b.all([one(), two()]), yield* b.race([two(), one()])]; })
+        .then((v) => console.log('all/race: ' + JSON.stringify(v)));
     `);
     expect(r.stderr).toBe('');
-    expect(r.stdout.trim().split('\n')).toEqual(['same hub: true', 'mixed ops: true']);
+    expect(r.stdout.trim().split('\n')).toEqual(['same hub: true', 'mixed ops: true', 'all/race: [[1,2],1]']);
   });
 });

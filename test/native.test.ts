@@ -233,6 +233,19 @@ describe('bad input never aborts the process', () => {
     expect(() => n.attach(0, new Int32Array(3), null, () => {})).toThrow(/onEvents must be a function/);
     expect(() => n.writev(1, 'x')).toThrow(/array of Buffers/);
     expect(() => n.writev(1, [Buffer.alloc(1), 7])).toThrow(/buffers\[1\]/);
+    // A getter that throws must surface as that exception, not abort the process.
+    const trap: unknown[] = [];
+    Object.defineProperty(trap, 0, { get: () => { throw new Error('from getter'); } });
+    expect(() => n.writev(1, trap)).toThrow('from getter');
+    const from = {};
+    Object.defineProperty(from, 'family', { set: () => { throw new Error('from setter'); } });
+    const [r, w] = pipe();
+    const u = native.socket(K.AF_INET, K.SOCK_DGRAM);
+    native.bind(u, K.AF_INET, '127.0.0.1', 0);
+    const port = (native.getsockname(u) as { port: number }).port;
+    native.sendto(u, Buffer.from('x'), 0, 1, K.AF_INET, '127.0.0.1', port);
+    expect(() => n.recvfrom(u, Buffer.alloc(4), 0, 4, from)).toThrow('from setter');
+    closeAll(r, w, u);
   });
 
   it('returns -errno for a closed fd, and attach refuses an fd that is not an epoll instance', () => {

@@ -5,7 +5,7 @@ import { TimeoutError, getHub, sleep, spawn, trampoline } from '../lib';
 import type { Green } from '../lib';
 import { native } from '../lib/native';
 import { run } from './helpers/green';
-import { closeAll, pipe, writeStr } from './helpers/raw';
+import { closeAll, pipe, tcpPair, writeStr } from './helpers/raw';
 
 describe('trampoline', () => {
   it('returns at once for an fd that was ready before the call (an edge consumed earlier cannot hang it)', async () => {
@@ -55,6 +55,34 @@ describe('trampoline', () => {
       yield* writer.wait();
     });
     closeAll(r, w);
+  });
+
+  it('a reader and a writer on one fd leave no registration behind, whichever ends first', async () => {
+    const [c, srv] = tcpPair();
+    const chunk = Buffer.alloc(65536);
+    while (native.write(c, chunk, 0, chunk.length) > 0) {
+      /* fill the send buffer */
+    }
+    await run(function* () {
+      const reader = spawn(function* () {
+        try {
+          yield* trampoline(c, { read: true, timeoutMs: 10 });
+        } catch {
+          /* timed out */
+        }
+      });
+      const writer = spawn(function* () {
+        try {
+          yield* trampoline(c, { write: true, timeoutMs: 30 });
+        } catch {
+          /* timed out */
+        }
+      });
+      yield* reader.wait();
+      yield* writer.wait();
+    });
+    expect(getHub().stats().registeredFds).toBe(0);
+    closeAll(c, srv);
   });
 
   it('throws TimeoutError (ETIMEDOUT) past timeoutMs and leaves no timer or registration', async () => {

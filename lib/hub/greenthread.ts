@@ -52,8 +52,8 @@ export interface Handoff {
   giveBack(gt: AnyGreenThread, value: unknown): void;
 }
 
-/** Marks "no error" (undefined and null are valid things to throw). */
-export const NO_ERROR: unique symbol = Symbol('no error') as never;
+/** Marks "no error" (undefined and null are valid things to throw). On Symbol.for: two copies of greenhub share one hub. */
+export const NO_ERROR: unique symbol = Symbol.for('greenhub.noError') as never;
 
 /** A greenthread of any result type (the hub does not care). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

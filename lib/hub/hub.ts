@@ -155,7 +155,16 @@ export class Hub {
    * Longest run before control goes back to Node's loop while work keeps coming, and the
    * threshold of cooperate(). Default 10 ms.
    */
-  timeSliceMs = 10;
+  get timeSliceMs(): number {
+    return this.#timeSliceMs;
+  }
+  set timeSliceMs(ms: number) {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`timeSliceMs must be a finite number of ms >= 0, got ${String(ms)}`);
+    }
+    this.#timeSliceMs = ms;
+  }
+  #timeSliceMs = 10;
   /** Whether the running greenthread's time is measured (off by default: the switch path reads no clock). */
   accounting = false;
   /** @internal capture spawn sites (a blocking detector is on) */
@@ -167,6 +176,8 @@ export class Hub {
   readonly shared = new Int32Array(new SharedArrayBuffer(16));
 
   /** @internal */ readonly poller: HubPoller;
+  /** @internal user fds registered only for trampoline() waits (removed by the last waiter out) */
+  readonly trampolineFds = new Set<number>();
   readonly #high = new RunQueue();
   readonly #normal = new RunQueue();
   readonly #yieldLane = new RunQueue();
@@ -270,8 +281,9 @@ export class Hub {
 
   /** Kills every live greenthread except the caller (from inside a greenthread) with `err`. */
   killAll(err?: unknown): void {
+    // A greenthread on the stack below the caller gets a pending kill (it dies at its next suspension).
     for (const gt of [...this.#live]) {
-      if (gt !== this.current && gt.state !== State.Running) this.kill(gt, err ?? new GreenletExit());
+      if (gt !== this.current) this.kill(gt, err ?? new GreenletExit());
     }
   }
 
@@ -282,7 +294,7 @@ export class Hub {
    */
   shutdown(): void {
     for (let round = 0; round < 100; round++) {
-      const victims = [...this.#live].filter((gt) => gt !== this.current && gt.state !== State.Running);
+      const victims = [...this.#live].filter((gt) => gt !== this.current && gt.pendingKill === NO_ERROR);
       if (victims.length === 0) break;
       for (const gt of victims) this.kill(gt, new GreenletExit('hub shut down'));
     }
@@ -335,8 +347,18 @@ export class Hub {
   /** @internal Undoes gt's wait and queues err to be thrown into it (timeouts). */
   throwInto(gt: AnyGreenThread, err: unknown): void {
     if (gt.state === State.Dead || gt.state === State.New) return;
+    this.#giveBack(gt);
     this.cancelWait(gt);
     this.resumeThrow(gt, err);
+  }
+
+  /** A greenthread handed a value (a permit, an item) that it will not take: give it back. */
+  #giveBack(gt: AnyGreenThread): void {
+    const h = gt.handoff;
+    if (h !== undefined) {
+      gt.handoff = undefined;
+      h.giveBack(gt, gt.resumeValue);
+    }
   }
 
   /** @internal sleep(0): to the back of the next turn's queue, whatever the priority. */
@@ -350,7 +372,7 @@ export class Hub {
 
   /** @internal Whether the current turn has run longer than timeSliceMs (one clock read). */
   sliceExpired(): boolean {
-    return now() - this.#turnStart > this.timeSliceMs;
+    return now() - this.#turnStart > this.#timeSliceMs;
   }
 
   /** @internal */
@@ -364,6 +386,7 @@ export class Hub {
         gt.startTimer = undefined;
         gt.wakeSeq++;
         this.#finish(gt, undefined, err);
+        this.#afterOutsideChange();
         return;
       case State.Running:
         if (gt === this.current) throw err;
@@ -372,17 +395,13 @@ export class Hub {
         return;
       default: {
         // Suspended, or woken and queued: throw at its suspension point, now.
-        if (gt.handoff) {
-          const h = gt.handoff;
-          gt.handoff = undefined;
-          h.giveBack(gt, gt.resumeValue);
-        }
+        this.#giveBack(gt);
         this.cancelWait(gt);
         gt.wakeSeq++;
         gt.resumeValue = undefined;
         gt.resumeError = err;
         this.#resume(gt);
-        if (!this.#inTurns && this.#unobserved.length > 0) this.wakeup();
+        this.#afterOutsideChange();
       }
     }
   }
@@ -432,6 +451,17 @@ export class Hub {
   /** @internal Cancels a pending timer (no-op if it fired). */
   cancelTimer(t: Timer): void {
     this.#timers.remove(t);
+    this.#afterOutsideChange();
+  }
+
+  /**
+   * Called outside the turns (async code killed a greenthread, closed a socket, cancelled a
+   * timer): what holds the process open may have changed, and an error may await reporting.
+   */
+  #afterOutsideChange(): void {
+    if (this.#inTurns) return;
+    if (this.#unobserved.length > 0) this.wakeup();
+    this.#park();
   }
 
   /** @internal */
@@ -515,6 +545,7 @@ export class Hub {
       }
     }
     this.poller.deregister(fd, removeFromKernel);
+    this.#afterOutsideChange();
   }
 
   #dropFdWaiter(gt: AnyGreenThread): void {
@@ -559,7 +590,15 @@ export class Hub {
   /** @internal An error for the error handler (errors of link callbacks, handlers…). */
   reportError(err: unknown, gt: AnyGreenThread): void {
     this.#uncaught++;
-    this.#errorHandler(err, gt);
+    try {
+      this.#errorHandler(err, gt);
+    } catch (handlerErr) {
+      // A broken handler must not corrupt the turn or swallow the next reports: its own error
+      // surfaces as an uncaught exception, after the turn.
+      process.nextTick(() => {
+        throw handlerErr;
+      });
+    }
   }
 
   // ---------------------------------------------------------------- the turn
@@ -595,7 +634,7 @@ export class Hub {
         this.#turn(t);
         if (!this.#hasRunnable()) break;
         t = now();
-        if (t - sliceStart >= this.timeSliceMs) break;
+        if (t - sliceStart >= this.#timeSliceMs) break;
       }
     } finally {
       this.#inTurns = false;
@@ -614,10 +653,11 @@ export class Hub {
     // 2. last turn's yields go to the back
     this.#yieldLane.drainInto(this.#normal);
     // 3. run what is queued now, high lane first
-    let n = this.#high.length;
-    while (n-- > 0) this.#runEntry(this.#high);
-    n = this.#normal.length;
-    while (n-- > 0) this.#runEntry(this.#normal);
+    // Both lengths first: what the high lane wakes waits for the next turn too.
+    let nh = this.#high.length;
+    let nn = this.#normal.length;
+    while (nh-- > 0) this.#runEntry(this.#high);
+    while (nn-- > 0) this.#runEntry(this.#normal);
     // 4. what the kernel says is ready runs next turn
     if (this.poller.registered > 0) this.poller.drain();
     if (this.#unobserved.length > 0) this.#reportUnobserved();
@@ -647,7 +687,8 @@ export class Hub {
         }
         break;
       case TimerKind.Timeout:
-        if (gt) this.throwInto(gt, new TimeoutError(t.message));
+        // A greenthread already woken (with its result, or a handed value) keeps what it got.
+        if (gt && gt.state === State.Suspended) this.throwInto(gt, new TimeoutError(t.message));
         break;
       case TimerKind.Call:
         t.fn!();
@@ -660,6 +701,7 @@ export class Hub {
     const prev = this.current;
     this.current = gt;
     gt.state = State.Running;
+    gt.handoff = undefined; // it takes what it was handed now
     gt.switches++;
     const shared = this.shared;
     shared[0] = ++this.#switches;

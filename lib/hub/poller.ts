@@ -147,7 +147,8 @@ export class HubPoller {
 
   /** Arms the one loop timer (replacing the previous deadline); `ref` = hold the process open. */
   armTimer(ms: number, ref: boolean): void {
-    native.timerStart(this.epfd, ms, ref);
+    // libuv takes any uint64, the addon an int32: a later deadline just re-arms when this fires.
+    native.timerStart(this.epfd, Math.min(ms, 0x7fffffff), ref);
   }
 
   disarmTimer(): void {

@@ -1,0 +1,15 @@
+// Helpers for socket tests: payloads with checksums, Node net peers.
+import { createHash, randomBytes } from 'node:crypto';
+
+/** Sizes from 1 byte to max, spread evenly on a log scale (deterministic by index). */
+export function logSize(i: number, n: number, max = 1 << 20): number {
+  return Math.max(1, Math.round(Math.exp((Math.log(max) * ((i * 7919) % n)) / Math.max(1, n - 1))));
+}
+
+export function payload(size: number): Buffer {
+  return randomBytes(size);
+}
+
+export function sha(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
