@@ -1,13 +1,11 @@
 # greenhub: make build | make test | make clean
 # `make test` works from a fresh clone on a Debian machine with Node 20, npm, g++, make and
-# python3: it installs what it needs (npm ci; cmake from Debian when missing) itself.
+# python3: it installs what it needs (npm ci; cmake and curl from Debian when missing) itself.
 SHELL := /bin/bash
 NATIVE_SRC := $(wildcard native/*.cc native/*.h) binding.gyp
 TS_SRC := $(shell find lib -name '*.ts')
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_UPDATED := /tmp/.greenhub-apt-updated
 
-.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-cmake
+.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-tools
 
 all: build
 
@@ -34,16 +32,15 @@ build: native ts
 typecheck: deps
 	npm run typecheck
 
-vitest: build
+# Tools the tests use from Debian, installed only when missing (curl: the hello example's test).
+apt-tools:
+	scripts/apt-ensure.sh cmake:cmake curl:curl
+
+vitest: build apt-tools
 	npx vitest run
 
-apt-cmake:
-	@command -v cmake >/dev/null || { \
-	  [ -f $(APT_UPDATED) ] || { $(SUDO) apt-get update && touch $(APT_UPDATED); }; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake; }
-
 # The second build of the same addon (cmake-js, offline), loaded once.
-cmake-check: apt-cmake deps
+cmake-check: apt-tools deps
 	npm run build:cmake
 	node -e "const a = require('./build-cmake/Release/greenhub.node'); \
 	  const ep = a.epollCreate(); if (ep < 0) throw new Error('epollCreate ' + ep); a.close(ep); \

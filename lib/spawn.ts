@@ -6,7 +6,10 @@ import type { GreenThread } from './hub/greenthread';
 import type { Priority, SpawnOptions } from './types';
 import { describeValue, validateMs } from './validate';
 
-type Body<A extends unknown[], T> = (...args: A) => Iterator<unknown, T, unknown>;
+import type { Operation } from './types';
+
+/** A greenthread body: returns a generator (or any operation, such as `serve(...)`). */
+type Body<A extends unknown[], T> = (...args: A) => Iterator<unknown, T, unknown> | Operation<T>;
 
 function checkBody(fn: unknown): void {
   if (typeof fn !== 'function') {
@@ -45,8 +48,9 @@ function start<T>(delayMs: number, a: unknown, rest: unknown[]): GreenThread<T> 
 /**
  * Starts a greenthread running `fn(...args)` and returns its `GreenThread` at once. The body
  * starts on a later turn of the hub; bodies start in spawn order within a priority. `fn` is a
- * generator function, or any function returning a generator (`() => handle(conn)`); a
- * non-function or an async function is a TypeError. The name defaults to fn's name.
+ * generator function, or any function returning a generator or an operation
+ * (`() => handle(conn)`, `() => serve(server, handler)`); a non-function or an async function
+ * is a TypeError. The name defaults to fn's name.
  *
  * @example
  * ```ts

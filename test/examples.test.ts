@@ -1,5 +1,6 @@
 // The runnable examples, started the way the README says, answering real requests.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as net from 'node:net';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ afterEach(() => {
 });
 
 /** Starts `npx tsx <example>` (the README's command) with PORT=0 and resolves with the port it printed. */
-function startExample(file: string): Promise<number> {
+function startExample(file: string, pattern = /listening on http:\/\/127\.0\.0\.1:(\d+)\//): Promise<number> {
   const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
   const child = spawn(tsx, [path.join(ROOT, 'examples', file)], {
     cwd: ROOT,
@@ -25,7 +26,7 @@ function startExample(file: string): Promise<number> {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      const m = pattern.exec(out);
       if (m) resolve(Number(m[1]));
     });
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before listening: ${out}`)));
@@ -49,5 +50,48 @@ describe('examples/epoll-server.ts', () => {
     const port = await startExample('epoll-server.ts');
     const answers = await Promise.all([get(port), get(port, '/a'), get(port, '/b')]);
     for (const a of answers) expect(a).toEqual({ status: 200, body: 'Hello, world!' });
+  });
+});
+
+describe('examples/hello-server.ts', () => {
+  it('answers curl', async () => {
+    const port = await startExample('hello-server.ts');
+    const body = execFileSync('curl', ['-s', '--max-time', '10', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+    expect(body).toBe('Hello, world!');
+  });
+
+  it('serves 500 concurrent connections', async () => {
+    const port = await startExample('hello-server.ts');
+    // Open all 500 first, then send every request: the server must hold them all at once.
+    const sockets = await Promise.all(
+      Array.from({ length: 500 }, () => new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+        s.on('error', reject);
+      })),
+    );
+    const answers = await Promise.all(
+      sockets.map((s) => new Promise<string>((resolve, reject) => {
+        let text = '';
+        s.on('data', (d: Buffer) => (text += d.toString()));
+        s.on('end', () => resolve(text));
+        s.on('error', reject);
+        s.write('GET / HTTP/1.0\r\n\r\n');
+      })),
+    );
+    expect(answers.filter((a) => a.startsWith('HTTP/1.0 200 OK') && a.endsWith('\r\n\r\nHello, world!'))).toHaveLength(500);
+  });
+});
+
+describe('examples/echo-server.ts and echo-client.ts', () => {
+  it('echo each word back', async () => {
+    const port = await startExample('echo-server.ts', /echo server listening on 127\.0\.0\.1:(\d+)/);
+    const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
+    const out = execFileSync(tsx, [path.join(ROOT, 'examples/echo-client.ts'), 'hello', 'green world'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port) },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(out.trim().split('\n')).toEqual(['echo: hello', 'echo: green world']);
   });
 });

@@ -59,7 +59,7 @@ export const NO_ERROR: unique symbol = Symbol.for('greenhub.noError') as never;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyGreenThread = GreenThread<any>;
 
-type Body<T> = (...args: never[]) => Iterator<unknown, T, unknown>;
+type Body<T> = (...args: never[]) => Iterator<unknown, T, unknown> | Operation<T>;
 
 /**
  * A greenthread: what `spawn` returns.

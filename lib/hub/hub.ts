@@ -23,7 +23,7 @@
  */
 import { GreenletExit, TimeoutError, isGreenletExit } from '../errors';
 import { K, native } from '../native';
-import type { Priority } from '../types';
+import type { Operation, Priority } from '../types';
 import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable } from './greenthread';
 import { RESUME, SUSPEND } from './instructions';
 import { HubPoller } from './poller';
@@ -304,7 +304,7 @@ export class Hub {
   // ---------------------------------------------------------------- greenthreads
 
   /** @internal */
-  spawn<T>(name: string | undefined, priority: Priority, body: (...args: never[]) => Iterator<unknown, T, unknown>, args: unknown[], delayMs: number): GreenThread<T> {
+  spawn<T>(name: string | undefined, priority: Priority, body: (...args: never[]) => Iterator<unknown, T, unknown> | Operation<T>, args: unknown[], delayMs: number): GreenThread<T> {
     const id = this.#nextId++;
     const site = this.captureSpawnSites ? captureSite() : undefined;
     const gt = new GreenThread<T>(this, id, name || body.name || `greenthread-${id}`, priority, body, args, site);
@@ -753,7 +753,11 @@ export class Hub {
     const args = gt.args!;
     gt.body = undefined;
     gt.args = undefined;
-    const it = (body as (...a: unknown[]) => unknown)(...args) as Iterator<unknown, unknown, unknown> | undefined;
+    let it = (body as (...a: unknown[]) => unknown)(...args) as Iterator<unknown, unknown, unknown> | undefined;
+    // An operation that is not itself an iterator (serve(...), a GreenThread…): run its iterator.
+    if (it !== null && typeof it === 'object' && typeof it.next !== 'function' && typeof (it as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function') {
+      it = (it as unknown as Iterable<unknown>)[Symbol.iterator]() as Iterator<unknown, unknown, unknown>;
+    }
     if (it === null || typeof it !== 'object' || typeof it.next !== 'function' || typeof it.throw !== 'function') {
       throw new TypeError(
         `spawn's function must return a generator (write it as function* or return one, e.g. () => handle(conn)); "${gt.name}" returned ${describeYielded(it)}`,

@@ -1,0 +1,89 @@
+// GreenFd and pipe (lib/green-fd.ts)
+import * as fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { GreenFd, pipe, sleep, spawn } from '../lib';
+import type { Green } from '../lib';
+import { native } from '../lib/native';
+import { run } from './helpers/green';
+import { closeAll, pipe as rawPipe } from './helpers/raw';
+
+describe('pipe and GreenFd', () => {
+  it('moves 8 MiB through a pipe between two greenthreads, in order', async () => {
+    const [r, w] = pipe();
+    const data = Buffer.alloc(8 << 20);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
+    const got = await run(function* (): Green<Buffer> {
+      const writer = spawn(function* () {
+        yield* w.writeAll(data);
+        w.close();
+      });
+      const chunks: Buffer[] = [];
+      for (;;) {
+        const c = yield* r.read();
+        if (c.length === 0) break;
+        chunks.push(c);
+      }
+      yield* writer.wait();
+      r.close();
+      return Buffer.concat(chunks);
+    });
+    expect(got.equals(data)).toBe(true);
+  });
+
+  it('adopts an fd the user owns, makes it non-blocking, and wakes a reader when data comes', async () => {
+    const [rfd, wfd] = rawPipe();
+    const reader = new GreenFd(rfd);
+    const out = await run(function* () {
+      const gt = spawn(function* () {
+        const buf = Buffer.alloc(16);
+        const n = yield* reader.readInto(buf);
+        return buf.subarray(0, n).toString();
+      });
+      yield* sleep(2);
+      native.write(wfd, Buffer.from('adopted'), 0, 7);
+      return yield* gt.wait();
+    });
+    expect(out).toBe('adopted');
+    reader.close();
+    expect(reader.fd).toBe(-1);
+    native.close(wfd);
+  });
+
+  it('leaves the fd open when asked not to close it', async () => {
+    const [rfd, wfd] = rawPipe();
+    const g = new GreenFd(wfd, { close: false });
+    g.close();
+    expect(native.write(wfd, Buffer.from('x'), 0, 1)).toBe(1);
+    closeAll(rfd, wfd);
+  });
+
+  it('refuses a regular file and a closed fd clearly; calls after close fail', async () => {
+    const file = fs.openSync(__filename, 'r');
+    expect(() => new GreenFd(file)).toThrow(/regular file/);
+    fs.closeSync(file);
+    expect(() => new GreenFd(987_654)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    expect(() => new GreenFd(-2)).toThrow(RangeError);
+    const [r, w] = pipe();
+    r.close();
+    await run(function* () {
+      expect(() => r.read()).toThrow(expect.objectContaining({ code: 'ERR_FD_CLOSED' }));
+      expect(() => w.write('x' as never)).toThrow(TypeError);
+    });
+    w.close();
+  });
+
+  it('a write to a pipe whose reader is gone is EPIPE, not a SIGPIPE death', async () => {
+    const [r, w] = pipe();
+    r.close();
+    const code = await run(function* (): Green<string> {
+      try {
+        yield* w.writeAll(Buffer.from('nobody reads'));
+        return 'no error';
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+    });
+    w.close();
+    expect(code).toBe('EPIPE');
+  });
+});
