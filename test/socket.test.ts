@@ -281,13 +281,16 @@ describe('connections ending', () => {
           if (d.length === 0) return 'end';
         }
       } catch (e) {
-        return (e as { code: string }).code;
+        const err = e as { code: string; syscall: string; errno: number };
+        return `${err.code} ${err.syscall} ${err.errno}`;
       } finally {
         s.close();
       }
     });
     await new Promise((r) => server.close(r));
-    expect(['ECONNRESET', 'end']).toContain(outcome);
+    // Linux reports the RST to a reader as ECONNRESET (end of stream would be acceptable too,
+    // a hang never): pin what this kernel does.
+    expect(outcome).toBe('ECONNRESET read -104');
   });
 
   it('writing to a reset peer is EPIPE or ECONNRESET, never a SIGPIPE death', async () => {
