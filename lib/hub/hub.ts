@@ -45,6 +45,13 @@ const ALL_CLOSED = 8;
 
 const now = (): number => performance.now();
 
+const TIMER_OF_ERROR = Symbol.for('greenhub.timeoutTimer');
+
+/** @internal Whether err is the TimeoutError that timer t threw. */
+export function isTimeoutOf(err: unknown, t: Timer): boolean {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[TIMER_OF_ERROR] === t;
+}
+
 /**
  * One line of `getHub().dump()`.
  *
@@ -688,7 +695,12 @@ export class Hub {
         break;
       case TimerKind.Timeout:
         // A greenthread already woken (with its result, or a handed value) keeps what it got.
-        if (gt && gt.state === State.Suspended) this.throwInto(gt, new TimeoutError(t.message));
+        if (gt && gt.state === State.Suspended) {
+          const err = new TimeoutError(t.message);
+          // Which timer threw: an operation with its own timeout tells it from an outer one.
+          Object.defineProperty(err, TIMER_OF_ERROR, { value: t });
+          this.throwInto(gt, err);
+        }
         break;
       case TimerKind.Call:
         t.fn!();

@@ -1,0 +1,72 @@
+/**
+ * Event: a value (or an error) sent once, waited for by any number of greenthreads.
+ */
+import { getHub } from './hub/hub';
+import type { Green, Operation } from './types';
+import { validateMs } from './validate';
+import { WaitList } from './wait-list';
+
+/**
+ * Sent once (a second send is an error), waited for by many. Waiters wake in the order they
+ * started waiting (eventlet wakes them in arbitrary order).
+ *
+ * @example
+ * ```ts
+ * const done = new Event<string>();
+ * spawn(function* () { console.log(yield* done.wait()); });
+ * spawn(function* () { yield* sleep(10); done.send('ready'); });
+ * ```
+ */
+export class Event<T = void> {
+  #ready = false;
+  #value: T | undefined;
+  #error: { error: unknown } | undefined;
+  readonly #waiters = new WaitList('Event.wait()');
+
+  /** Whether send() or sendError() was called. */
+  ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Sends value to every waiter, now and later. A second send (or sendError) throws. */
+  send(value: T): void {
+    this.#settle();
+    this.#value = value;
+    this.#waiters.wakeAll(value);
+  }
+
+  /** Makes every wait(), now and later, throw err. */
+  sendError(err: unknown): void {
+    this.#settle();
+    this.#error = { error: err };
+    this.#waiters.wakeAll(undefined, this.#error);
+  }
+
+  #settle(): void {
+    if (this.#ready) throw new Error('Event already sent: send() and sendError() may be called once');
+    this.#ready = true;
+  }
+
+  /**
+   * Waits for the value (at once if already sent); throws the error given to sendError, or
+   * TimeoutError past timeoutMs.
+   *
+   * @example
+   * ```ts
+   * const v = yield* ev.wait({ timeoutMs: 1000 });
+   * ```
+   */
+  wait(options: { timeoutMs?: number } = {}): Operation<T> {
+    const timeoutMs = options.timeoutMs === undefined ? -1 : validateMs(options.timeoutMs, 'timeoutMs');
+    getHub().requireCurrent('Event.wait()');
+    return this.#wait(timeoutMs);
+  }
+
+  *#wait(timeoutMs: number): Green<T> {
+    if (this.#ready) {
+      if (this.#error) throw this.#error.error;
+      return this.#value as T;
+    }
+    return (yield* this.#waiters.wait(undefined, timeoutMs)) as T;
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * Queue, LifoQueue and PriorityQueue: channels between greenthreads.
+ *
+ * Getters and putters wait in strict FIFO order (eventlet wakes them in arbitrary order). An
+ * item is handed straight to the first waiting getter; if that getter is killed before it
+ * resumes, the item goes back (to the next getter, or into the queue where it was): a killed
+ * waiter loses nothing.
+ */
+import { getHub } from './hub/hub';
+import type { Green, Operation } from './types';
+import { describeValue, validateFunction, validateInt, validateMs } from './validate';
+import { WaitList } from './wait-list';
+
+/** The storage discipline of a queue. */
+interface Store<T> {
+  readonly size: number;
+  add(item: T): void;
+  take(): T;
+  /** Puts back an item that was taken but not delivered, where it was. */
+  giveBack(item: T): void;
+}
+
+class Fifo<T> implements Store<T> {
+  #items: T[] = [];
+  #head = 0;
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+  add(item: T): void {
+    this.#items.push(item);
+  }
+  take(): T {
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined as T;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+  giveBack(item: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+  }
+}
+
+class Lifo<T> implements Store<T> {
+  #items: T[] = [];
+  get size(): number {
+    return this.#items.length;
+  }
+  add(item: T): void {
+    this.#items.push(item);
+  }
+  take(): T {
+    return this.#items.pop() as T;
+  }
+  giveBack(item: T): void {
+    this.#items.push(item);
+  }
+}
+
+/** A binary heap; ties keep insertion order (a sequence number breaks them). */
+class Heap<T> implements Store<T> {
+  #items: Array<{ item: T; seq: number }> = [];
+  #seq = 0;
+  constructor(readonly compare: (a: T, b: T) => number) {}
+  get size(): number {
+    return this.#items.length;
+  }
+  #less(a: { item: T; seq: number }, b: { item: T; seq: number }): boolean {
+    const c = this.compare(a.item, b.item);
+    return c < 0 || (c === 0 && a.seq < b.seq);
+  }
+  add(item: T): void {
+    this.#insert({ item, seq: this.#seq++ });
+  }
+  giveBack(item: T): void {
+    this.#insert({ item, seq: -1 - this.#seq++ }); // ahead of its equals: it was taken first
+  }
+  #insert(e: { item: T; seq: number }): void {
+    const h = this.#items;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.#less(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]];
+      i = p;
+    }
+  }
+  take(): T {
+    const h = this.#items;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.#less(h[l], h[m])) m = l;
+        if (r < h.length && this.#less(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top.item;
+  }
+}
+
+function validateMaxsize(maxsize: unknown): number {
+  if (maxsize === undefined || maxsize === Infinity) return Infinity;
+  return validateInt(maxsize, 'maxsize', 0, Number.MAX_SAFE_INTEGER);
+}
+
+function timeoutOf(options: { timeoutMs?: number } | undefined): number {
+  return options?.timeoutMs === undefined ? -1 : validateMs(options.timeoutMs, 'timeoutMs');
+}
+
+/**
+ * The shared machinery of the three queues. `maxsize` undefined: unbounded; 0: a rendezvous
+ * channel (put returns once a getter took the item).
+ */
+abstract class BaseQueue<T> {
+  readonly maxsize: number;
+  readonly #store: Store<T>;
+  readonly #getters: WaitList;
+  readonly #putters: WaitList<{ item: T }>;
+  readonly #joiners = new WaitList('join()');
+  #unfinished = 0;
+
+  protected constructor(maxsize: number, store: Store<T>) {
+    this.maxsize = maxsize;
+    this.#store = store;
+    const name = this.constructor.name;
+    this.#getters = new WaitList(`${name}.get()`, (item) => this.#redeliver(item as T));
+    this.#putters = new WaitList(`${name}.put()`);
+  }
+
+  /** Items stored now. */
+  get size(): number {
+    return this.#store.size;
+  }
+
+  /** Whether a put would wait (always true for a rendezvous queue). */
+  get full(): boolean {
+    return this.#store.size >= this.maxsize;
+  }
+
+  get empty(): boolean {
+    return this.#store.size === 0;
+  }
+
+  /** Greenthreads waiting in get() (positive) — a quick way to see if a put would be taken at once. */
+  get getters(): number {
+    return this.#getters.length;
+  }
+
+  /** An item handed to a getter that died before taking it. */
+  #redeliver(item: T): void {
+    if (this.#getters.wakeFirst(item) === undefined) this.#store.giveBack(item);
+  }
+
+  /** Non-blocking put; true when the item was taken or stored. */
+  #offer(item: T): boolean {
+    if (this.#store.size === 0 && this.#getters.wakeFirst(item) !== undefined) {
+      this.#unfinished++;
+      return true;
+    }
+    if (this.#store.size < this.maxsize && this.#putters.length === 0) {
+      this.#store.add(item);
+      this.#unfinished++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Non-blocking get: the next item, or `none`. Space it frees goes to the first putter. */
+  #poll(none: { none: true }): T | { none: true } {
+    if (this.#store.size > 0) {
+      const item = this.#store.take();
+      const p = this.#putters.takeFirst();
+      if (p !== undefined) {
+        this.#store.add(p.data.item);
+        this.#unfinished++;
+        getHub().resumeWith(p.gt, undefined);
+      }
+      return item;
+    }
+    // A rendezvous: take the item straight from the first putter.
+    const p = this.#putters.takeFirst();
+    if (p !== undefined) {
+      getHub().resumeWith(p.gt, undefined);
+      this.#unfinished++;
+      return p.data.item;
+    }
+    return none;
+  }
+
+  /**
+   * Puts an item, waiting while the queue is full (for a rendezvous queue: until a getter takes
+   * it). Throws TimeoutError past timeoutMs (the item is then not in the queue).
+   *
+   * @example
+   * ```ts
+   * yield* q.put(job, { timeoutMs: 1000 });
+   * ```
+   */
+  put(item: T, options?: { timeoutMs?: number }): Operation<void> {
+    const timeoutMs = timeoutOf(options);
+    getHub().requireCurrent('Queue.put()');
+    return this.#put(item, timeoutMs);
+  }
+
+  *#put(item: T, timeoutMs: number): Green<void> {
+    if (this.#offer(item)) return;
+    yield* this.#putters.wait({ item }, timeoutMs);
+  }
+
+  /** Puts without waiting; returns whether it could. */
+  tryPut(item: T): boolean {
+    return this.#offer(item);
+  }
+
+  /**
+   * Takes the next item, waiting while there is none. Throws TimeoutError past timeoutMs.
+   *
+   * @example
+   * ```ts
+   * for (;;) handle(yield* q.get());
+   * ```
+   */
+  get(options?: { timeoutMs?: number }): Operation<T> {
+    const timeoutMs = timeoutOf(options);
+    getHub().requireCurrent('Queue.get()');
+    return this.#get(timeoutMs);
+  }
+
+  *#get(timeoutMs: number): Green<T> {
+    const none = { none: true as const };
+    const r = this.#getters.length === 0 ? this.#poll(none) : none;
+    if (r !== none) return r as T;
+    return (yield* this.#getters.wait(undefined, timeoutMs)) as T;
+  }
+
+  /**
+   * Takes an item without waiting, or returns undefined when there is none (check `empty`
+   * first if undefined is a value you queue).
+   */
+  tryGet(): T | undefined {
+    if (this.#getters.length > 0) return undefined;
+    const none = { none: true as const };
+    const r = this.#poll(none);
+    return r === none ? undefined : (r as T);
+  }
+
+  /** Marks one item taken with get() as processed (for join()). More calls than items is an error. */
+  taskDone(): void {
+    if (this.#unfinished <= 0) throw new Error('taskDone() called more times than there were items');
+    if (--this.#unfinished === 0) this.#joiners.wakeAll(undefined);
+  }
+
+  /**
+   * Waits until every item put so far has been marked with taskDone().
+   *
+   * @example
+   * ```ts
+   * for (const j of jobs) yield* q.put(j);
+   * yield* q.join(); // every job processed
+   * ```
+   */
+  join(options?: { timeoutMs?: number }): Operation<void> {
+    const timeoutMs = timeoutOf(options);
+    getHub().requireCurrent('Queue.join()');
+    return this.#join(timeoutMs);
+  }
+
+  *#join(timeoutMs: number): Green<void> {
+    if (this.#unfinished === 0) return;
+    yield* this.#joiners.wait(undefined, timeoutMs);
+  }
+}
+
+/**
+ * A FIFO queue. `new Queue()` is unbounded; `new Queue(n)` holds n items; `new Queue(0)` is a
+ * rendezvous channel.
+ *
+ * @example
+ * ```ts
+ * const q = new Queue<number>(10);
+ * spawn(function* () { for (let i = 0; i < 100; i++) yield* q.put(i); });
+ * spawn(function* () { for (;;) console.log(yield* q.get()); });
+ * ```
+ */
+export class Queue<T> extends BaseQueue<T> {
+  constructor(maxsize?: number) {
+    super(validateMaxsize(maxsize), new Fifo<T>());
+  }
+}
+
+/**
+ * A LIFO queue (a stack): get() returns the newest item.
+ *
+ * @example
+ * ```ts
+ * const stack = new LifoQueue<string>();
+ * stack.tryPut('a'); stack.tryPut('b');
+ * stack.tryGet(); // 'b'
+ * ```
+ */
+export class LifoQueue<T> extends BaseQueue<T> {
+  constructor(maxsize?: number) {
+    super(validateMaxsize(maxsize), new Lifo<T>());
+  }
+}
+
+/**
+ * Options of {@link PriorityQueue}.
+ *
+ * @example
+ * ```ts
+ * const opts: PriorityQueueOptions<Job> = { compare: (a, b) => a.priority - b.priority };
+ * ```
+ */
+export interface PriorityQueueOptions<T> {
+  maxsize?: number;
+  /** Orders items: negative when a comes first. Default: `<` on the items. Equal items keep insertion order. */
+  compare?: (a: T, b: T) => number;
+}
+
+/**
+ * A priority queue: get() returns the smallest item by `compare`.
+ *
+ * @example
+ * ```ts
+ * const q = new PriorityQueue<[number, string]>({ compare: (a, b) => a[0] - b[0] });
+ * q.tryPut([2, 'later']); q.tryPut([1, 'first']);
+ * q.tryGet(); // [1, 'first']
+ * ```
+ */
+export class PriorityQueue<T> extends BaseQueue<T> {
+  constructor(options: PriorityQueueOptions<T> = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`PriorityQueue options must be an object, got ${describeValue(options)}`);
+    const compare = options.compare ?? ((a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0));
+    validateFunction(compare, 'compare');
+    super(validateMaxsize(options.maxsize), new Heap<T>(compare));
+  }
+}
