@@ -21,6 +21,7 @@
  * waiter, or a live timer (each of the latter two may be unref'd by its owner), like Node's own
  * handles. A greenthread waiting on a promise or an Event does not hold it.
  */
+import * as path from 'node:path';
 import { GreenletExit, TimeoutError, isGreenletExit } from '../errors';
 import { K, native } from '../native';
 import type { Operation, Priority } from '../types';
@@ -215,6 +216,8 @@ export class Hub {
   #uncaught = 0;
   readonly #live = new Set<AnyGreenThread>();
   #unobserved: AnyGreenThread[] = [];
+  /** Names of greenthreads that ended while a blocking detector ran (a report may name one late). */
+  readonly #recentlyDead = new Map<number, { name: string; spawnSite?: string }>();
   #errorHandler: ErrorHandler = defaultErrorHandler;
   #warningHandler: WarningHandler = defaultWarningHandler;
 
@@ -610,6 +613,12 @@ export class Hub {
 
   // ---------------------------------------------------------------- the turn
 
+  /** @internal Name and spawn site of a greenthread by id: live, or among those that ended while a detector ran. */
+  describeGreenThread(id: number): { name: string; spawnSite?: string } | undefined {
+    for (const gt of this.#live) if (gt.id === id) return { name: gt.name, spawnSite: gt.spawnSite };
+    return this.#recentlyDead.get(id);
+  }
+
   /** @internal Makes sure a turn runs soon (from code outside the hub: a promise, a kill, spawn). */
   wakeup(): void {
     if (this.#inTurns || this.#immediate !== undefined) return;
@@ -787,6 +796,10 @@ export class Hub {
     if (gt.waitKind !== Wait.None) this.cancelWait(gt);
     gt.wakeSeq++;
     this.#live.delete(gt);
+    if (this.captureSpawnSites) {
+      this.#recentlyDead.set(gt.id, { name: gt.name, spawnSite: gt.spawnSite });
+      if (this.#recentlyDead.size > 1000) this.#recentlyDead.delete(this.#recentlyDead.keys().next().value!);
+    }
     if (err !== NO_ERROR) gt.error = err;
     else gt.result = value;
     if (this.current === gt) this.shared[1] = 0;
@@ -866,13 +879,23 @@ export class Hub {
   }
 }
 
+/** greenhub's own sources (lib/ or dist/), left out of spawn sites. */
+const OWN_DIR = path.resolve(__dirname, '..');
+
 function captureSite(): string | undefined {
   const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 20;
   Error.captureStackTrace(holder, captureSite);
-  // Drop the frames inside greenhub itself.
+  Error.stackTraceLimit = limit;
   const lines = (holder.stack ?? '').split('\n').slice(1);
-  const user = lines.filter((l) => !/[/\\](lib|dist)[/\\](hub[/\\]|spawn\.)/.test(l));
+  const user = lines.filter((l) => !l.includes(OWN_DIR) && !l.includes('(<anonymous>)') && !l.includes('node:internal'));
   return (user.length > 0 ? user : lines).slice(0, 8).join('\n') || undefined;
+}
+
+/** @internal Whether a stack frame's file is greenhub's own. */
+export function isOwnFile(url: string): boolean {
+  return url.startsWith(OWN_DIR) || url.startsWith(`file://${OWN_DIR}`);
 }
 
 const HUB_KEY = Symbol.for('greenhub.hub');
