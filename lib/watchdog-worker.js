@@ -19,19 +19,45 @@
 
 
   // The expression evaluated on the hub's thread while it is blocked: who runs, and where.
+  // It takes the stack as text, so source maps (tsx, --enable-source-maps) apply to it.
   const EXPR = `(() => {
     const hub = globalThis[Symbol.for('greenhub.hub')];
     const gt = hub && hub.current;
-    const o = Error.prepareStackTrace, l = Error.stackTraceLimit;
+    const l = Error.stackTraceLimit;
     Error.stackTraceLimit = 40;
-    Error.prepareStackTrace = (_, cs) => cs.map((c) => ({ functionName: c.getFunctionName() || '', url: c.getFileName() || '', line: c.getLineNumber() || 0, column: c.getColumnNumber() || 0 }));
-    const e = {};
-    Error.captureStackTrace(e);
-    const stack = e.stack;
-    Error.prepareStackTrace = o;
+    const stack = new Error().stack;
     Error.stackTraceLimit = l;
-    return JSON.stringify({ id: gt ? gt.id : 0, name: gt ? gt.name : undefined, spawnSite: gt ? gt.spawnSite : undefined, stack: stack.filter((f) => f.url !== '') });
+    return JSON.stringify({ id: gt ? gt.id : 0, name: gt ? gt.name : undefined, spawnSite: gt ? gt.spawnSite : undefined, stack });
   })()`;
+
+  // "    at fn (file:line:col)" or "    at file:line:col" -> a frame; eval frames are dropped.
+  function parseStack(text) {
+    const frames = [];
+    for (const raw of String(text).split('\n').slice(1)) {
+      const line = raw.trim();
+      if (!line.startsWith('at ')) continue;
+      let m = /^at (.*?) \((.*):(\d+):(\d+)\)$/.exec(line);
+      let fn = '';
+      let url;
+      let ln;
+      let col;
+      if (m) {
+        fn = m[1];
+        url = m[2];
+        ln = m[3];
+        col = m[4];
+      } else {
+        m = /^at (.*):(\d+):(\d+)$/.exec(line);
+        if (!m) continue;
+        url = m[1];
+        ln = m[2];
+        col = m[3];
+      }
+      if (url.startsWith('<anonymous>') || url === 'evalmachine.<anonymous>') continue;
+      frames.push({ functionName: fn.replace(/^async /, ''), url, line: Number(ln), column: Number(col) });
+    }
+    return frames;
+  }
 
   let session;
   if (data.inspect) {
@@ -79,7 +105,7 @@
           if (v.id === ep.id) {
             ep.name = v.name;
             ep.spawnSite = v.spawnSite;
-            ep.stack = v.stack;
+            ep.stack = parseStack(v.stack);
           }
         } catch {
           /* no stack then */

@@ -1,0 +1,101 @@
+// detectBlocking (lib/blocking.ts, lib/watchdog-worker.js): real hogs, a real watchdog thread.
+import { describe, expect, it } from 'vitest';
+import { connect, detectBlocking, formatReport, listen, sleep, spawn } from '../../lib';
+import type { BlockingReport, Green } from '../../lib';
+import { node, run } from '../helpers/green';
+
+function hogFor(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    /* a CPU hog that never yields */
+  }
+}
+
+describe('detectBlocking', () => {
+  it('reports a 2 × 300 ms hog once per episode: name, spawn site, duration and stack', async () => {
+    const reports: BlockingReport[] = [];
+    const detector = detectBlocking({ thresholdMs: 100, onReport: (r) => reports.push(r) });
+    await detector.ready();
+    function* periodicTaskHog(): Green<void> {
+      for (let i = 0; i < 2; i++) {
+        hogFor(300);
+        yield* sleep(50);
+      }
+    }
+    const hog = spawn({ name: 'periodic_task' }, periodicTaskHog);
+    await hog;
+    await new Promise((r) => setTimeout(r, 150)); // the second report crosses threads
+    detector.stop();
+    expect(reports).toHaveLength(2);
+    for (const r of reports) {
+      expect(r.id).toBe(hog.id);
+      expect(r.name).toBe('periodic_task');
+      expect(r.spawnSite).toContain('blocking.test.ts');
+      expect(r.durationMs).toBeGreaterThanOrEqual(250);
+      expect(r.noticedAfterMs).toBeGreaterThanOrEqual(100);
+      expect(r.noticedAfterMs).toBeLessThan(r.durationMs);
+      const names = (r.stack ?? []).map((f) => f.functionName);
+      expect(names).toContain('hogFor');
+      expect(names).toContain('periodicTaskHog');
+      expect(r.stack![0].line).toBeGreaterThan(0);
+      expect(formatReport(r)).toMatch(/greenthread "periodic_task" \(id \d+\) blocked the hub for \d+ ms[\s\S]*at hogFor \(/);
+    }
+  });
+
+  it('reports nothing for a hub that only sleeps and does I/O', async () => {
+    const reports: BlockingReport[] = [];
+    const detector = detectBlocking({ thresholdMs: 50, onReport: (r) => reports.push(r) });
+    await detector.ready();
+    const server = listen({ port: 0 });
+    const port = server.address().port;
+    await run(function* () {
+      spawn(function* () {
+        const c = yield* server.accept();
+        for (;;) {
+          const d = yield* c.recv();
+          if (d.length === 0) break;
+          yield* c.sendAll(d);
+        }
+        c.close();
+      });
+      const s = yield* connect({ host: '127.0.0.1', port });
+      for (let i = 0; i < 30; i++) {
+        yield* s.sendAll(Buffer.from('ping'));
+        yield* s.recv();
+        yield* sleep(10);
+      }
+      s.close();
+    });
+    server.close();
+    await new Promise((r) => setTimeout(r, 100));
+    detector.stop();
+    expect(reports).toEqual([]);
+  });
+
+  it('writes one live line per episode while the block lasts, and lets the process exit after stop()', () => {
+    const r = node(`
+      const { detectBlocking, spawn, sleep } = require('./dist');
+      const detector = detectBlocking({ thresholdMs: 50, onReport: (rep) => console.log('report ' + rep.name + ' ' + (rep.durationMs >= 200)) });
+      spawn(function* () {
+        yield* detector.ready();
+        yield* spawn(function* nightly_audit() {
+          const end = Date.now() + 250;
+          while (Date.now() < end) {}
+          yield* sleep(100); // the report arrives while we sleep
+        }).wait();
+        detector.stop();
+      });
+      process.on('exit', () => console.log('exited'));
+    `);
+    expect(r.stdout.trim().split('\n')).toEqual(['report nightly_audit true', 'exited']);
+    const live = r.stderr.split('\n').filter((l) => l.includes('has blocked the hub'));
+    expect(live).toHaveLength(1);
+    expect(live[0]).toMatch(/greenthread "nightly_audit" \(id \d+\) has blocked the hub for \d+ ms/);
+  });
+
+  it('rejects bad options', () => {
+    expect(() => detectBlocking({ thresholdMs: -1 })).toThrow(RangeError);
+    expect(() => detectBlocking({ stacks: 'yes' as never })).toThrow(TypeError);
+    expect(() => detectBlocking({ onReport: 5 as never })).toThrow(TypeError);
+  });
+});
