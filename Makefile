@@ -5,7 +5,10 @@ SHELL := /bin/bash
 NATIVE_SRC := $(wildcard native/*.cc native/*.h) binding.gyp
 TS_SRC := $(shell find lib -name '*.ts')
 
-.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-tools
+.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-tools prebuilds dist-test
+
+# node-gyp builds against the running Node's own headers (no download): <prefix>/include/node.
+export npm_config_nodedir ?= $(shell node -p "require('path').resolve(process.execPath, '..', '..')")
 
 all: build
 
@@ -46,7 +49,25 @@ cmake-check: apt-tools deps
 	  const ep = a.epollCreate(); if (ep < 0) throw new Error('epollCreate ' + ep); a.close(ep); \
 	  console.log('cmake-js build loads: ' + Object.keys(a).length + ' exports')"
 
-test: build typecheck vitest cmake-check
+# Prebuilt binaries for linux-x64 and linux-arm64 (cross-compiled with Debian's
+# g++-aarch64-linux-gnu, stripped with its strip). Never committed. The cross build's build/ is
+# removed so no arm64 object is left where the local build lives.
+prebuilds: deps
+	scripts/apt-ensure.sh aarch64-linux-gnu-g++:g++-aarch64-linux-gnu
+	rm -rf prebuilds build
+	CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
+	  npx prebuildify --napi --strip --strip-bin aarch64-linux-gnu-strip --arch arm64
+	rm -rf build
+	npx prebuildify --napi --strip
+	rm -rf build
+	npm run build:native
+
+# The packed tarball installs without a compiler and runs on x64 and (qemu) arm64.
+dist-test: prebuilds ts
+	scripts/apt-ensure.sh qemu-aarch64:qemu-user
+	scripts/dist-test.sh
+
+test: build typecheck vitest cmake-check dist-test
 
 clean:
-	rm -rf build build-cmake dist node_modules/.greenhub-deps
+	rm -rf build build-cmake dist prebuilds node_modules/.greenhub-deps
