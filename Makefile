@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NATIVE_SRC := $(wildcard native/*.cc native/*.h) binding.gyp
 TS_SRC := $(shell find lib -name '*.ts')
 
-.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-tools prebuilds dist-test
+.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-tools prebuilds dist-test bench
 
 # node-gyp builds against the running Node's own headers (no download): <prefix>/include/node.
 export npm_config_nodedir ?= $(shell node -p "require('path').resolve(process.execPath, '..', '..')")
@@ -68,6 +68,17 @@ dist-test: prebuilds ts
 	scripts/dist-test.sh
 
 test: build typecheck vitest cmake-check dist-test
+
+# Side by side with Node's net and http (and eventlet and gevent, from Debian, when they
+# install): one table on stdout, bench/results/latest.json. BENCH_QUICK=1 for a short check.
+bench/loadgen: bench/loadgen.c
+	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+bench: build bench/loadgen
+	-scripts/apt-ensure.sh taskset:util-linux
+	-/usr/bin/python3 -c 'import eventlet, gevent' 2>/dev/null || \
+	  scripts/apt-ensure.sh eventlet-missing:python3-eventlet gevent-missing:python3-gevent || true
+	node bench/run.js
 
 clean:
 	rm -rf build build-cmake dist prebuilds node_modules/.greenhub-deps

@@ -38,7 +38,7 @@ class Slot implements Waitable {
  * Accepts connections on `server` for ever, running `handler(sock)` for each in its own
  * greenthread, at most `concurrency` at once. Each socket is closed when its handler returns
  * or throws; an error in one handler goes to the hub's error handler and does not stop the
- * loop. Returns (cleanly) once `server.close()` is called; handlers still running carry on.
+ * loop (a peer's reset — ECONNRESET, EPIPE, ECONNABORTED — is not reported). Returns (cleanly) once `server.close()` is called; handlers still running carry on.
  *
  * @example
  * ```ts
@@ -66,7 +66,9 @@ function* serveLoop(server: GreenServer, handler: (sock: GreenSocket) => Iterato
     try {
       yield* { [Symbol.iterator]: () => handler(sock) };
     } catch (e) {
-      hub.reportError(e, hub.current!);
+      // A peer that resets or vanishes is the peer's doing, and common under load: not reported.
+      const code = (e as { code?: unknown } | null)?.code;
+      if (code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ECONNABORTED') hub.reportError(e, hub.current!);
     } finally {
       sock.close();
       running--;

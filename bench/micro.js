@@ -1,0 +1,176 @@
+'use strict';
+// Micro benchmarks, one per process: node --expose-gc micro.js <name> <ms>
+// Prints one JSON line { name, value, unit, ... }.
+const path = require('node:path');
+const g = require(path.join(__dirname, '..', 'dist'));
+const { native } = require(path.join(__dirname, '..', 'dist', 'native.js'));
+
+const [name, msArg] = process.argv.slice(2);
+const MS = Number(msArg || 1000);
+const out = (value, unit, extra = {}) => console.log(JSON.stringify({ name, value, unit, ...extra }));
+
+function switches(n, fds, detector) {
+  const pipes = [];
+  for (let i = 0; i < fds; i++) pipes.push(g.pipe());
+  let count = 0;
+  let stop = false;
+  function* spinner() {
+    while (!stop) {
+      count++;
+      yield* g.sleep(0);
+    }
+  }
+  const start = () => {
+    for (let i = 0; i < n; i++) g.spawn(spinner);
+    const t0 = performance.now();
+    setTimeout(() => {
+      stop = true;
+      const secs = (performance.now() - t0) / 1000;
+      out(Math.round(count / secs), 'switches/s', { greenthreads: n, fds });
+      for (const [r, w] of pipes) { r.close(); w.close(); }
+      if (detector) detector.stop();
+    }, MS);
+  };
+  if (detector) detector.ready().then(start);
+  else start();
+}
+
+function asyncPingPong() {
+  // Two async functions taking turns through the microtask queue (the promise world's sleep(0)).
+  let count = 0;
+  const t0 = performance.now();
+  const end = t0 + MS;
+  let stop = false;
+  async function player() {
+    while (!stop) {
+      count++;
+      if ((count & 4095) === 0 && performance.now() > end) stop = true;
+      await null;
+    }
+  }
+  Promise.all([player(), player()]).then(() => out(Math.round(count / ((performance.now() - t0) / 1000)), 'awaits/s'));
+}
+
+function setImmediateChain() {
+  let count = 0;
+  const t0 = performance.now();
+  const end = t0 + MS;
+  (function step() {
+    count++;
+    if (performance.now() < end) setImmediate(step);
+    else out(Math.round(count / ((performance.now() - t0) / 1000)), 'callbacks/s');
+  })();
+}
+
+function spawnFinish() {
+  let count = 0;
+  const t0 = performance.now();
+  function* nothing() {}
+  g.spawn(function* () {
+    while (performance.now() - t0 < MS) {
+      for (let i = 0; i < 1000; i++) g.spawn(nothing);
+      count += 1000;
+      yield* g.sleep(0);
+    }
+    yield* g.sleep(0);
+    out(Math.round(count / ((performance.now() - t0) / 1000)), 'greenthreads/s');
+  });
+}
+
+function idleMemory() {
+  const N = 100_000;
+  global.gc();
+  const before = process.memoryUsage();
+  const gts = [];
+  function* idle() {
+    yield* g.sleep(1e9);
+  }
+  for (let i = 0; i < N; i++) gts.push(g.spawn(idle));
+  setTimeout(() => {
+    global.gc();
+    const after = process.memoryUsage();
+    const heap = after.heapUsed - before.heapUsed;
+    const rss = after.rss - before.rss;
+    out(Math.round(heap / N), 'heap bytes/greenthread', { rssBytesPerGreenthread: Math.round(rss / N), totalMB: +((heap) / 1048576).toFixed(1), greenthreads: N });
+    g.getHub().killAll();
+  }, 200);
+}
+
+function timers() {
+  const hub = g.getHub();
+  let count = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < MS) {
+    for (let i = 0; i < 1000; i++) hub.cancelTimer(hub.addTimer(1000 + i, 3, undefined, () => {}, false));
+    count += 1000;
+  }
+  out(Math.round(count / ((performance.now() - t0) / 1000)), 'timers set+cancelled/s');
+}
+
+/** Kernel events delivered to JS from 1,000 eventfds, through a poller in callback mode. */
+function events(kind) {
+  const N = 1000;
+  const fds = [];
+  for (let i = 0; i < N; i++) fds.push(native.eventfd(0));
+  let delivered = 0;
+  let round = 0;
+  const t0 = performance.now();
+  let finish;
+  const signalAll = () => {
+    round = 0;
+    for (const fd of fds) native.eventfdWrite(fd, 1);
+  };
+  const onEvent = () => {
+    delivered++;
+    if (++round === N) {
+      if (performance.now() - t0 < MS) setImmediate(signalAll);
+      else finish();
+    }
+  };
+  if (kind === 'greenhub') {
+    const p = new g.Poller({ maxEvents: 1024 });
+    for (const fd of fds) p.add(fd, g.Poller.EPOLLIN | g.Poller.EPOLLET);
+    p.start(onEvent);
+    finish = () => {
+      p.close();
+      out(Math.round(delivered / ((performance.now() - t0) / 1000)), 'events/s', { fds: N });
+      for (const fd of fds) native.close(fd);
+    };
+  } else {
+    let Epoll;
+    try {
+      ({ Epoll } = require(process.env.EPOLL_PKG));
+    } catch (e) {
+      out(null, 'events/s', { skipped: `npm epoll package unavailable: ${e.message.split('\n')[0]}` });
+      return;
+    }
+    const ep = new Epoll((err) => {
+      if (err) throw err;
+      onEvent();
+    });
+    for (const fd of fds) ep.add(fd, Epoll.EPOLLIN | Epoll.EPOLLET);
+    finish = () => {
+      for (const fd of fds) ep.remove(fd);
+      ep.close();
+      out(Math.round(delivered / ((performance.now() - t0) / 1000)), 'events/s', { fds: N });
+      for (const fd of fds) native.close(fd);
+    };
+  }
+  signalAll();
+}
+
+const benches = {
+  'switch-2': () => switches(2, 0),
+  'switch-1000': () => switches(1000, 0),
+  'switch-2-100fds': () => switches(2, 100),
+  'switch-2-detector': () => switches(2, 0, g.detectBlocking({ thresholdMs: 100, onReport: () => {} })),
+  'async-await-2': asyncPingPong,
+  'setImmediate-chain': setImmediateChain,
+  'spawn-finish': spawnFinish,
+  'idle-100k': idleMemory,
+  'timers': timers,
+  'events-greenhub': () => events('greenhub'),
+  'events-epoll-pkg': () => events('epoll'),
+};
+if (!benches[name]) throw new Error(`unknown micro benchmark ${name}; one of ${Object.keys(benches).join(', ')}`);
+benches[name]();

@@ -1,0 +1,239 @@
+'use strict';
+// make bench: greenhub beside its peers, measured in the same run, reported as ratios.
+//   BENCH_QUICK=1  one short round per configuration (under a minute)
+// Writes the table to stdout and everything to bench/results/latest.json.
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const QUICK = process.env.BENCH_QUICK === '1';
+const SECONDS = QUICK ? 1 : 4;
+const WARMUP = QUICK ? 0.3 : 1;
+const ROUNDS = QUICK ? 1 : 3;
+const MICRO_MS = QUICK ? 300 : 1500;
+const CORES = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+const PIN = CORES >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const LOADGEN = path.join(__dirname, 'loadgen');
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+const notes = [];
+
+// Debian's python3 (where python3-eventlet and python3-gevent install), not a pyenv one.
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+function hasPython(mod) {
+  return spawnSync(PYTHON, ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
+}
+
+const SERVERS = {
+  greenhub: (mode) => ['node', [path.join(__dirname, 'servers/greenhub-server.js'), mode]],
+  ['greenhub x' + CORES]: (mode) => ['node', [path.join(__dirname, 'servers/greenhub-server.js'), mode, '--threads', String(CORES)]],
+  'node net': (mode) => ['node', [path.join(__dirname, 'servers/node-net-server.js'), mode]],
+  'node http': (mode) => ['node', [path.join(__dirname, 'servers/node-http-server.js'), mode]],
+  eventlet: (mode) => [PYTHON, [path.join(__dirname, 'servers/eventlet_server.py'), mode]],
+  gevent: (mode) => [PYTHON, [path.join(__dirname, 'servers/gevent_server.py'), mode]],
+};
+const python = [];
+for (const [impl, mod] of [['eventlet', 'eventlet'], ['gevent', 'gevent']]) {
+  if (hasPython(mod)) python.push(impl);
+  else notes.push(`${impl}: skipped (Debian's python3-${mod} is not installed)`);
+}
+
+// workload name -> { mode, conns, impls }
+const WORKLOADS = [
+  { name: 'echo 64 B, 50 conns', mode: 'echo', conns: 50, impls: ['greenhub', 'node net', ...python] },
+  { name: 'echo 64 B, 1 conn', mode: 'echo', conns: 1, impls: ['greenhub', 'node net'] },
+  { name: 'hello (conn per request), 50 conns', mode: 'hello', conns: 50, impls: ['greenhub', 'node net', 'node http', ...python] },
+  { name: 'keepalive HTTP/1.1, 50 conns', mode: 'keepalive', conns: 50, impls: ['greenhub', 'node net', 'node http', ...python] },
+];
+if (!QUICK) {
+  WORKLOADS.push({ name: 'echo 64 B, 1000 conns', mode: 'echo', conns: 1000, impls: ['greenhub', 'node net'] });
+  WORKLOADS.push({ name: 'echo 64 B, 200 conns, scale-out', mode: 'echo', conns: 200, impls: ['greenhub', 'greenhub x' + CORES], unpinned: true });
+}
+
+function cpuTicks(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime, all threads
+}
+
+function startServer(impl, mode, pinned) {
+  const [cmd, args] = SERVERS[impl](mode);
+  const full = pinned && PIN ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args];
+  const child = spawn(full[0], full[1], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${impl} did not start`)), 15000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /ready (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]) });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${impl} exited (${code}) before it was ready`)));
+  });
+}
+
+function loadgen(port, mode, conns, seconds, pinned) {
+  const args = ['--port', String(port), '--mode', mode, '--conns', String(conns), '--seconds', String(seconds)];
+  const [cmd, a] = pinned && PIN ? ['taskset', ['-c', '1', LOADGEN, ...args]] : [LOADGEN, args];
+  return JSON.parse(execFileSync(cmd, a, { encoding: 'utf8', timeout: (seconds + 30) * 1000 }).trim());
+}
+
+async function measure(impl, w) {
+  const pinned = !w.unpinned;
+  const { child, port } = await startServer(impl, w.mode, pinned);
+  try {
+    loadgen(port, w.mode, w.conns, WARMUP, pinned); // JIT and connection warm-up
+    const before = cpuTicks(child.pid);
+    const r = loadgen(port, w.mode, w.conns, SECONDS, pinned);
+    const ticks = cpuTicks(child.pid) - before;
+    r.cpu_us_per_op = r.ops > 0 ? (ticks * (1e6 / CLK_TCK)) / r.ops : null;
+    return r;
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((res) => child.once('exit', res));
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function micro(name, extraEnv = {}) {
+  const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'micro.js'), name, String(MICRO_MS)], {
+    encoding: 'utf8',
+    timeout: 60000,
+    env: { ...process.env, ...extraEnv },
+    ...(PIN ? {} : {}),
+  });
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop());
+  } catch {
+    return { name, value: null, unit: '', skipped: (r.stderr || 'no output').split('\n')[0] };
+  }
+}
+
+function buildEpollPackage() {
+  // The npm `epoll` package, built in a folder of its own (it has a native addon of its own).
+  const dir = path.join(ROOT, '.cache', 'epoll-pkg');
+  const main = path.join(dir, 'node_modules', 'epoll');
+  if (fs.existsSync(path.join(main, 'build', 'Release', 'epoll.node'))) return main;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"epoll-bench","private":true}');
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', 'epoll@4'], { cwd: dir, encoding: 'utf8', timeout: 300000 });
+  if (r.status !== 0) return null;
+  return main;
+}
+
+function fmt(n, digits = 0) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  return Number(n).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function main() {
+  const started = new Date();
+  const results = { date: started.toISOString(), quick: QUICK, machine: {}, notes, workloads: [], micro: [] };
+  results.machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: CORES,
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    kernel: os.release(),
+    node: process.version,
+    pinned: PIN ? 'server on core 0, load generator on core 1' : 'not pinned',
+    seconds: SECONDS,
+    rounds: ROUNDS,
+  };
+
+  for (const w of WORKLOADS) {
+    const runs = Object.fromEntries(w.impls.map((i) => [i, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate the order every round, so drift in the machine's speed hits everyone alike.
+      const order = round % 2 === 0 ? w.impls : [...w.impls].reverse();
+      for (const impl of order) {
+        try {
+          runs[impl].push(await measure(impl, w));
+        } catch (e) {
+          notes.push(`${w.name} / ${impl}: ${e.message}`);
+        }
+      }
+    }
+    const rows = [];
+    for (const impl of w.impls) {
+      const rs = runs[impl];
+      if (rs.length === 0) continue;
+      const ops = rs.map((r) => r.ops_per_s);
+      rows.push({
+        impl,
+        ops_per_s: median(ops),
+        ops_min: Math.min(...ops),
+        ops_max: Math.max(...ops),
+        p50_us: median(rs.map((r) => r.p50_us)),
+        p99_us: median(rs.map((r) => r.p99_us)),
+        cpu_us_per_op: median(rs.map((r) => r.cpu_us_per_op)),
+        errors: rs.reduce((s, r) => s + r.errors, 0),
+        rounds: rs,
+      });
+    }
+    const base = rows.find((r) => r.impl === 'node net') ?? rows.find((r) => r.impl === 'greenhub');
+    for (const r of rows) {
+      r.ops_ratio = base ? r.ops_per_s / base.ops_per_s : null;
+      r.cpu_ratio = base && r.cpu_us_per_op && base.cpu_us_per_op ? r.cpu_us_per_op / base.cpu_us_per_op : null;
+    }
+    results.workloads.push({ name: w.name, mode: w.mode, conns: w.conns, baseline: base?.impl, rows });
+    process.stderr.write(`done: ${w.name}\n`);
+  }
+
+  const epollPkg = buildEpollPackage();
+  if (!epollPkg) notes.push('npm epoll package: skipped (it did not build)');
+  for (const name of ['switch-2', 'switch-1000', 'switch-2-100fds', 'switch-2-detector', 'async-await-2', 'setImmediate-chain', 'spawn-finish', 'idle-100k', 'timers', 'events-greenhub', 'events-epoll-pkg']) {
+    if (name === 'events-epoll-pkg' && !epollPkg) continue;
+    results.micro.push(micro(name, epollPkg ? { EPOLL_PKG: epollPkg } : {}));
+  }
+
+  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(__dirname, 'results', 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  console.log(render(results));
+}
+
+function render(res) {
+  const m = res.machine;
+  const lines = [];
+  lines.push(`greenhub bench — ${res.date.slice(0, 10)}${res.quick ? ' (BENCH_QUICK)' : ''}`);
+  lines.push(`${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ${m.pinned}; ${m.rounds} round(s) of ${m.seconds} s, medians`);
+  lines.push('');
+  lines.push('| workload | server | req/s (min–max) | × node net | p50 µs | p99 µs | server CPU µs/op | × node net |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const w of res.workloads) {
+    for (const r of w.rows) {
+      lines.push(`| ${w.name} | ${r.impl} | ${fmt(r.ops_per_s)} (${fmt(r.ops_min)}–${fmt(r.ops_max)}) | ${fmt(r.ops_ratio, 2)} | ${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.cpu_us_per_op, 2)} | ${fmt(r.cpu_ratio, 2)} |`);
+    }
+  }
+  lines.push('');
+  lines.push('| micro benchmark | result |');
+  lines.push('|---|---|');
+  const get = (n) => res.micro.find((x) => x.name === n);
+  for (const x of res.micro) {
+    let v = x.value === null ? `skipped: ${x.skipped}` : `${fmt(x.value)} ${x.unit}`;
+    if (x.name === 'idle-100k' && x.value !== null) v += ` (${x.totalMB} MB heap for 100,000; RSS ${fmt(x.rssBytesPerGreenthread)} B each)`;
+    if (x.name === 'switch-2-detector' && x.value && get('switch-2')?.value) {
+      const slower = (1 - x.value / get('switch-2').value) * 100;
+      v += slower >= 0 ? ` (${fmt(slower, 1)} % slower than switch-2)` : ` (${fmt(-slower, 1)} % faster than switch-2: noise)`;
+    }
+    if (x.name === 'events-greenhub' && x.value && get('events-epoll-pkg')?.value) v += ` (${fmt(x.value / get('events-epoll-pkg').value, 1)} × the epoll package)`;
+    lines.push(`| ${x.name} | ${v} |`);
+  }
+  if (res.notes.length) {
+    lines.push('');
+    for (const n of res.notes) lines.push(`- ${n}`);
+  }
+  return lines.join('\n');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

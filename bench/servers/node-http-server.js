@@ -1,0 +1,10 @@
+'use strict';
+// Node `http` server for `make bench` (hello and keepalive): node node-http-server.js <mode>
+const http = require('node:http');
+
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 13 });
+  res.end('Hello, world!');
+});
+server.keepAliveTimeout = 60_000;
+server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => console.log(`ready ${server.address().port}`));
