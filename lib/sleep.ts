@@ -20,7 +20,9 @@ const YIELD: Step = {
   next(v?: unknown) {
     if (v === RESUME) return done(undefined);
     const hub = getHub();
-    hub.yieldCurrent(hub.requireCurrent('sleep(0)'));
+    const gt = hub.current;
+    if (gt === undefined) hub.requireCurrent('sleep(0)');
+    else hub.yieldCurrent(gt);
     return SUSPEND_RESULT;
   },
   throw(err: unknown): never {
@@ -77,9 +79,11 @@ class SleepOp implements Step {
  * ```
  */
 export function sleep(ms = 0): Operation<void> {
+  const hub = getHub();
+  if (hub.current === undefined) hub.requireCurrent('sleep()');
+  if (ms === 0) return YIELD;
   validateMs(ms, 'ms', true);
-  getHub().requireCurrent('sleep()');
-  return ms === 0 ? YIELD : new SleepOp(ms);
+  return new SleepOp(ms);
 }
 
 /**

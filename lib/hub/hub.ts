@@ -187,8 +187,8 @@ export class Hub {
   /** @internal user fds registered only for trampoline() waits (removed by the last waiter out) */
   readonly trampolineFds = new Set<number>();
   readonly #high = new RunQueue();
-  readonly #normal = new RunQueue();
-  readonly #yieldLane = new RunQueue();
+  #normal = new RunQueue();
+  #yieldLane = new RunQueue();
   readonly #timers = new TimerHeap();
   #timerSeq = 0;
   /**
@@ -666,16 +666,28 @@ export class Hub {
       this.#timers.pop();
       this.#fire(t);
     }
-    // 2. last turn's yields go to the back
-    this.#yieldLane.drainInto(this.#normal);
+    // 2. last turn's yields go to the back (an O(1) swap when the run queue is empty, as it is
+    // when greenthreads only yield to each other)
+    if (this.#yieldLane.length > 0) {
+      if (this.#normal.length === 0) {
+        const q = this.#normal;
+        this.#normal = this.#yieldLane;
+        this.#yieldLane = q;
+      } else {
+        this.#yieldLane.drainInto(this.#normal);
+      }
+    }
     // 3. run what is queued now, high lane first
     // Both lengths first: what the high lane wakes waits for the next turn too.
     let nh = this.#high.length;
     let nn = this.#normal.length;
     while (nh-- > 0) this.#runEntry(this.#high);
     while (nn-- > 0) this.#runEntry(this.#normal);
-    // 4. what the kernel says is ready runs next turn
-    if (this.poller.registered > 0) this.poller.drain();
+    // 4. what the kernel says is ready runs next turn. The drain matters when another turn
+    // follows at once (there is runnable work: a yielder must not resume before a ready fd).
+    // With nothing runnable the hub parks, and libuv's watch on the epoll fd (level-triggered)
+    // calls back with the batch: draining here too would cost an empty epoll_wait per batch.
+    if (this.poller.registered > 0 && this.#hasRunnable()) this.poller.drain();
     if (this.#unobserved.length > 0) this.#reportUnobserved();
   }
 
@@ -912,6 +924,13 @@ const HUB_KEY = Symbol.for('greenhub.hub');
  * ```
  */
 export function getHub(): Hub {
+  return cachedHub ?? (cachedHub = findOrCreateHub());
+}
+
+/** This module copy's reference to the thread's hub (a module copy lives in one thread). */
+let cachedHub: Hub | undefined;
+
+function findOrCreateHub(): Hub {
   const g = globalThis as unknown as Record<symbol, Hub | undefined>;
   let hub = g[HUB_KEY];
   if (hub === undefined) {
