@@ -10,9 +10,11 @@
  */
 import type { AnyGreenThread } from './hub/greenthread';
 import { READY_READ, READY_WRITE, getHub } from './hub/hub';
+import { RESUME, SUSPEND_RESULT, done } from './hub/instructions';
+import { type Timer, TimerKind } from './hub/timers';
 import { waitFdReady } from './hub/fd-wait';
 import { E, native, systemError } from './native';
-import type { Green } from './types';
+import type { Green, Operation } from './types';
 import { describeValue, validateMs } from './validate';
 
 /** A Node-style error for a call on something already closed (`code` names what). */
@@ -28,25 +30,151 @@ export function validateBytes(v: unknown, name: string): Uint8Array {
   return v;
 }
 
+const IDLE = 0;
+const ARMED = 1;
+const RUNNING = 2;
+
+/**
+ * One read or write on a stream, as a hand-written iterator: the hot path of green I/O (an echo
+ * round trip is one read and one write) allocates nothing. Each stream keeps one read and one
+ * write op and re-arms it; an op that is armed but not yet run (the caller kept it for later)
+ * is never re-armed: a fresh one is made instead.
+ */
+class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<number | undefined> {
+  state = IDLE;
+  #buf: Uint8Array | undefined;
+  #off = 0;
+  #len = 0;
+  #done = 0;
+  /** Write every byte (sendAll); the result is then undefined. */
+  #all = false;
+  #prevRole: AnyGreenThread | undefined;
+  #timer: Timer | undefined;
+
+  constructor(readonly stream: FdStream, readonly write: boolean) {}
+
+  arm(buf: Uint8Array, off: number, len: number, all: boolean): this {
+    this.#buf = buf;
+    this.#off = off;
+    this.#len = len;
+    this.#all = all;
+    this.#done = 0;
+    this.state = ARMED;
+    return this;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(v?: unknown): IteratorResult<unknown, number | undefined> {
+    const s = this.stream;
+    const hub = s.hub;
+    if (this.state === ARMED) {
+      try {
+        this.#prevRole = s._enter(this.write);
+      } catch (e) {
+        this.#finish();
+        throw e;
+      }
+      this.state = RUNNING;
+    } else if (v === RESUME) {
+      if (this.#timer !== undefined) {
+        hub.cancelTimer(this.#timer);
+        this.#timer = undefined;
+      }
+      if (s._closed) {
+        this.#finish();
+        throw s._closedError();
+      }
+    }
+    const bit = this.write ? READY_WRITE : READY_READ;
+    for (;;) {
+      if (this.#len === this.#done) return this.#result();
+      const fd = s._fd;
+      if (hub.readiness(fd) & bit) {
+        const want = this.#len - this.#done;
+        const n = this.write ? native.write(fd, this.#buf!, this.#off + this.#done, want) : native.read(fd, this.#buf!, this.#off, want);
+        if (n >= 0) {
+          // A short read or write drained a stream. End of stream (0) stays "ready": no edge follows it.
+          if (n > 0 && n < want && s._streamLike) hub.clearReadiness(fd, bit);
+          if (this.write) {
+            s._bytesWritten += n;
+            this.#done += n;
+            if (this.#all && this.#done < this.#len) continue;
+          } else {
+            s._bytesRead += n;
+            this.#done = n;
+          }
+          return this.#result();
+        }
+        if (n !== E.EAGAIN) {
+          this.#finish();
+          throw systemError(n, this.write ? 'write' : 'read');
+        }
+        hub.clearReadiness(fd, bit);
+      }
+      // Would block: park until the next edge (with the stream's timeout, if any).
+      const gt = hub.current!;
+      hub.waitFd(gt, fd, this.write, s._refed);
+      if (s._timeoutMs > 0) {
+        this.#timer = hub.addTimer(s._timeoutMs, TimerKind.Timeout, gt, undefined, s._refed,
+          `${s._describe()} ${this.write ? 'write' : 'read'} timed out after ${s._timeoutMs} ms`);
+      }
+      return SUSPEND_RESULT;
+    }
+  }
+
+  #result(): IteratorResult<unknown, number | undefined> {
+    const n = this.#done;
+    const all = this.#all;
+    this.#finish();
+    return done(all ? undefined : n);
+  }
+
+  #finish(): void {
+    if (this.#timer !== undefined) {
+      this.stream.hub.cancelTimer(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.state === RUNNING) this.stream._leave(this.write, this.#prevRole);
+    this.#prevRole = undefined;
+    this.#buf = undefined;
+    this.state = IDLE;
+  }
+
+  throw(err: unknown): IteratorResult<unknown, number | undefined> {
+    // Killed or timed out at the park: the hub has already taken us off the fd.
+    this.#finish();
+    throw err;
+  }
+
+  return(value?: unknown): IteratorResult<unknown, number | undefined> {
+    this.#finish();
+    return { done: true, value: value as number | undefined };
+  }
+}
+
 export abstract class FdStream {
-  /** @internal */ protected readonly hub = getHub();
-  /** @internal */ protected _fd: number;
-  #closed = false;
-  #refed = true;
-  #timeoutMs = 0;
-  #bytesRead = 0;
-  #bytesWritten = 0;
+  /** @internal */ readonly hub = getHub();
+  /** @internal */ _fd: number;
+  /** @internal */ _closed = false;
+  /** @internal */ _refed = true;
+  /** @internal */ _timeoutMs = 0;
+  /** @internal */ _bytesRead = 0;
+  /** @internal */ _bytesWritten = 0;
+  /** @internal Stream sockets and pipes: a short read/write means drained. */ readonly _streamLike: boolean;
   #reader: AnyGreenThread | undefined;
   #writer: AnyGreenThread | undefined;
-  /** Stream sockets and pipes: a short read/write means drained. */
-  readonly #streamLike: boolean;
   /** User fds may be duplicated elsewhere: deregister explicitly on close. */
   readonly #removeOnClose: boolean;
+  #readOp: IoOp | undefined;
+  #writeOp: IoOp | undefined;
 
   /** @internal */
   protected constructor(fd: number, streamLike: boolean, removeOnClose: boolean, registered: boolean) {
     this._fd = fd;
-    this.#streamLike = streamLike;
+    this._streamLike = streamLike;
     this.#removeOnClose = removeOnClose;
     if (!registered) this.hub.registerFd(fd);
   }
@@ -56,24 +184,34 @@ export abstract class FdStream {
   /** @internal the error every call gets once closed */
   protected abstract closedError(): Error;
 
+  /** @internal */
+  _describe(): string {
+    return this.describe();
+  }
+
+  /** @internal */
+  _closedError(): Error {
+    return this.closedError();
+  }
+
   /** The file descriptor (-1 once closed). */
   get fd(): number {
-    return this.#closed ? -1 : this._fd;
+    return this._closed ? -1 : this._fd;
   }
 
   /** Whether close() was called. */
   get closed(): boolean {
-    return this.#closed;
+    return this._closed;
   }
 
   /** Bytes received so far. */
   get bytesRead(): number {
-    return this.#bytesRead;
+    return this._bytesRead;
   }
 
   /** Bytes sent so far. */
   get bytesWritten(): number {
-    return this.#bytesWritten;
+    return this._bytesWritten;
   }
 
   /**
@@ -81,7 +219,7 @@ export abstract class FdStream {
    * `ms` for readiness; 0 (the default) waits for ever.
    */
   setTimeout(ms: number): this {
-    this.#timeoutMs = validateMs(ms, 'ms');
+    this._timeoutMs = validateMs(ms, 'ms');
     return this;
   }
 
@@ -98,7 +236,7 @@ export abstract class FdStream {
   }
 
   #setRef(ref: boolean): void {
-    this.#refed = ref;
+    this._refed = ref;
     if (this.#reader) this.hub.setFdWaitRef(this.#reader, ref);
     if (this.#writer) this.hub.setFdWaitRef(this.#writer, ref);
   }
@@ -107,8 +245,8 @@ export abstract class FdStream {
    * Closes the fd. Idempotent. Every greenthread blocked on it is woken with the closed error.
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this._closed) return;
+    this._closed = true;
     const fd = this._fd;
     this.hub.closeFd(fd, this.closedError(), this.#removeOnClose);
     this.onClose(fd);
@@ -121,11 +259,12 @@ export abstract class FdStream {
 
   /** @internal throws when closed */
   protected checkOpen(): void {
-    if (this.#closed) throw this.closedError();
+    if (this._closed) throw this.closedError();
   }
 
-  #enter(write: boolean): AnyGreenThread | undefined {
-    if (this.#closed) throw this.closedError();
+  /** @internal Takes the reader (or writer) role for the running greenthread; returns the previous holder. */
+  _enter(write: boolean): AnyGreenThread | undefined {
+    if (this._closed) throw this.closedError();
     const cur = this.hub.requireCurrent(`${this.describe()} I/O`);
     const other = write ? this.#writer : this.#reader;
     if (other !== undefined && other !== cur && !other.dead) {
@@ -136,73 +275,44 @@ export abstract class FdStream {
     return other;
   }
 
+  /** @internal Gives the role back. */
+  _leave(write: boolean, prev: AnyGreenThread | undefined): void {
+    if (write) this.#writer = prev;
+    else this.#reader = prev;
+  }
+
   #park(write: boolean): Green<number> {
-    const ms = this.#timeoutMs > 0 ? this.#timeoutMs : -1;
-    return waitFdReady(this.hub, this._fd, write, this.#refed, ms,
-      `${this.describe()} ${write ? 'write' : 'read'} timed out after ${this.#timeoutMs} ms`);
+    const ms = this._timeoutMs > 0 ? this._timeoutMs : -1;
+    return waitFdReady(this.hub, this._fd, write, this._refed, ms,
+      `${this.describe()} ${write ? 'write' : 'read'} timed out after ${this._timeoutMs} ms`);
   }
 
   /** @internal Reads up to len bytes into buf at off; 0 at end of stream. */
-  protected *ioRead(buf: Uint8Array, off: number, len: number): Green<number> {
-    const prev = this.#enter(false);
-    const hub = this.hub;
-    try {
-      for (;;) {
-        const fd = this._fd;
-        if (hub.readiness(fd) & READY_READ) {
-          const n = native.read(fd, buf, off, len);
-          if (n >= 0) {
-            // A short read drained a stream; end of stream (0) stays "ready": no edge will follow.
-            if (n > 0 && n < len && this.#streamLike) hub.clearReadiness(fd, READY_READ);
-            this.#bytesRead += n;
-            return n;
-          }
-          if (n !== E.EAGAIN) throw systemError(n, 'read');
-          hub.clearReadiness(fd, READY_READ);
-        }
-        yield* this.#park(false);
-        if (this.#closed) throw this.closedError();
-      }
-    } finally {
-      this.#reader = prev;
-    }
+  protected ioRead(buf: Uint8Array, off: number, len: number): Operation<number> {
+    let op = this.#readOp;
+    if (op === undefined || op.state !== IDLE) op = op === undefined ? (this.#readOp = new IoOp(this, false)) : new IoOp(this, false);
+    return op.arm(buf, off, len, false) as Operation<number>;
   }
 
   /** @internal Writes some of buf[off, off+len) (at least 1 byte unless len is 0). */
-  protected *ioWrite(buf: Uint8Array, off: number, len: number): Green<number> {
-    if (len === 0) return 0;
-    const prev = this.#enter(true);
-    const hub = this.hub;
-    try {
-      for (;;) {
-        const fd = this._fd;
-        if (hub.readiness(fd) & READY_WRITE) {
-          const n = native.write(fd, buf, off, len);
-          if (n >= 0) {
-            if (n < len && this.#streamLike) hub.clearReadiness(fd, READY_WRITE);
-            this.#bytesWritten += n;
-            return n;
-          }
-          if (n !== E.EAGAIN) throw systemError(n, 'write');
-          hub.clearReadiness(fd, READY_WRITE);
-        }
-        yield* this.#park(true);
-        if (this.#closed) throw this.closedError();
-      }
-    } finally {
-      this.#writer = prev;
-    }
+  protected ioWrite(buf: Uint8Array, off: number, len: number): Operation<number> {
+    return this.#arm(buf, off, len, false) as Operation<number>;
   }
 
   /** @internal Writes all of buf. */
-  protected *ioWriteAll(buf: Uint8Array): Green<void> {
-    let off = 0;
-    while (off < buf.length) off += yield* this.ioWrite(buf, off, buf.length - off);
+  protected ioWriteAll(buf: Uint8Array): Operation<void> {
+    return this.#arm(buf, 0, buf.length, true) as Operation<void>;
+  }
+
+  #arm(buf: Uint8Array, off: number, len: number, all: boolean): IoOp {
+    let op = this.#writeOp;
+    if (op === undefined || op.state !== IDLE) op = op === undefined ? (this.#writeOp = new IoOp(this, true)) : new IoOp(this, true);
+    return op.arm(buf, off, len, all);
   }
 
   /** @internal Writes every buffer, in order, with writev; no copy. */
   protected *ioWritev(bufs: readonly Uint8Array[]): Green<void> {
-    const prev = this.#enter(true);
+    const prev = this._enter(true);
     const hub = this.hub;
     let total = 0;
     for (const b of bufs) total += b.length;
@@ -215,8 +325,8 @@ export abstract class FdStream {
           const n = native.writev(fd, bufs, index, offset);
           if (n >= 0) {
             total -= n;
-            this.#bytesWritten += n;
-            if (total > 0 && this.#streamLike) hub.clearReadiness(fd, READY_WRITE);
+            this._bytesWritten += n;
+            if (total > 0 && this._streamLike) hub.clearReadiness(fd, READY_WRITE);
             // Advance (index, offset) past the n bytes written.
             let left = n + offset;
             while (index < bufs.length && left >= bufs[index].length) {
@@ -230,7 +340,7 @@ export abstract class FdStream {
           hub.clearReadiness(fd, READY_WRITE);
         }
         yield* this.#park(true);
-        if (this.#closed) throw this.closedError();
+        if (this._closed) throw this.closedError();
       }
     } finally {
       this.#writer = prev;

@@ -149,13 +149,12 @@ export class GreenSocket extends FdStream {
   recvInto(buf: Uint8Array): Operation<number> {
     validateBytes(buf, 'buf');
     this.checkOpen();
-    return this.#recvInto(buf);
+    // Data already buffered (a readLine read ahead) is handed out first; else straight to read().
+    return this.#buffered() > 0 ? this.#recvBuffered(buf) : this.ioRead(buf, 0, buf.length);
   }
 
-  *#recvInto(buf: Uint8Array): Green<number> {
-    if (buf.length === 0) return 0;
-    if (this.#buffered() > 0) return this.#take(buf, 0, buf.length);
-    return yield* this.ioRead(buf, 0, buf.length);
+  *#recvBuffered(buf: Uint8Array): Green<number> {
+    return this.#take(buf, 0, buf.length);
   }
 
   /**

@@ -65,6 +65,43 @@ describe('serve', () => {
     }
   });
 
+  it('does not report a peer that resets the connection', async () => {
+    const seen: string[] = [];
+    getHub().onError((e) => seen.push((e as Error).message));
+    try {
+      const server = listen({ port: 0 });
+      const port = server.address().port;
+      const done = new Promise<string>((resolve) => {
+        spawn(() =>
+          serve(server, function* reader(sock: GreenSocket) {
+            try {
+              for (;;) if ((yield* sock.recv()).length === 0) break;
+            } catch (e) {
+              resolve((e as { code: string }).code);
+              throw e;
+            }
+          }),
+        );
+      });
+      const net = await import('node:net');
+      await new Promise<void>((resolve) => {
+        const c = net.connect({ host: '127.0.0.1', port }, () => {
+          c.write('x');
+          setTimeout(() => {
+            c.resetAndDestroy();
+            resolve();
+          }, 20);
+        });
+      });
+      expect(await done).toBe('ECONNRESET');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toEqual([]);
+      server.close();
+    } finally {
+      getHub().onError(null);
+    }
+  });
+
   it('runs at most `concurrency` handlers at once', async () => {
     const server = listen({ port: 0 });
     const port = server.address().port;

@@ -413,6 +413,33 @@ describe('connections ending', () => {
   });
 });
 
+describe('operation objects', () => {
+  it('two reads created before either runs each read into their own buffer', async () => {
+    const server = listen({ port: 0 });
+    const port = server.address().port;
+    const r = await run(function* () {
+      const peerGt = spawn(function* () {
+        return yield* server.accept();
+      });
+      const s = yield* connect({ host: '127.0.0.1', port });
+      const peer = yield* peerGt.wait();
+      const a = Buffer.alloc(3);
+      const b = Buffer.alloc(3);
+      const opA = s.recvInto(a); // created now, run later: the socket must not reuse it for opB
+      const opB = s.recvInto(b);
+      yield* peer.sendAll(Buffer.from('abc'));
+      const na = yield* opA;
+      yield* peer.sendAll(Buffer.from('xyz'));
+      const nb = yield* opB;
+      s.close();
+      peer.close();
+      return [na, a.toString(), nb, b.toString()];
+    });
+    server.close();
+    expect(r).toEqual([3, 'abc', 3, 'xyz']);
+  });
+});
+
 describe('timeouts', () => {
   it('setTimeout makes a recv that gets nothing throw TimeoutError; the socket stays usable', async () => {
     const server = listen({ port: 0 });
