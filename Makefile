@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NATIVE_SRC := $(wildcard native/*.cc native/*.h) binding.gyp
 TS_SRC := $(shell find lib -name '*.ts')
 
-.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-tools prebuilds dist-test bench
+.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-tools prebuilds dist-test bench soak
 
 # node-gyp builds against the running Node's own headers (no download): <prefix>/include/node.
 export npm_config_nodedir ?= $(shell node -p "require('path').resolve(process.execPath, '..', '..')")
@@ -79,6 +79,11 @@ bench: build bench/loadgen
 	-/usr/bin/python3 -c 'import eventlet, gevent' 2>/dev/null || \
 	  scripts/apt-ensure.sh eventlet-missing:python3-eventlet gevent-missing:python3-gevent || true
 	node bench/run.js
+
+# The full soak (make test runs a short one): 1,000 clients for 2 minutes, 10,000 idle
+# connections, fd exhaustion. Prints its figures; under 10 minutes.
+soak: build
+	SOAK_SECONDS=120 SOAK_CLIENTS=1000 SOAK_IDLE=10000 npx vitest run --project serial test/soak/
 
 clean:
 	rm -rf build build-cmake dist prebuilds node_modules/.greenhub-deps

@@ -189,7 +189,16 @@ async function main() {
 
   const epollPkg = buildEpollPackage();
   if (!epollPkg) notes.push('npm epoll package: skipped (it did not build)');
-  for (const name of ['switch-2', 'switch-1000', 'switch-2-100fds', 'switch-2-detector', 'async-await-2', 'setImmediate-chain', 'spawn-finish', 'idle-100k', 'timers', 'events-greenhub', 'events-epoll-pkg']) {
+  // switch-2 and switch-2-detector are compared: run them alternately, three times each, medians.
+  const paired = { 'switch-2': [], 'switch-2-detector': [] };
+  for (let i = 0; i < (QUICK ? 1 : 3); i++) {
+    for (const name of Object.keys(paired)) paired[name].push(micro(name));
+  }
+  for (const [name, rs] of Object.entries(paired)) {
+    const ok = rs.filter((r) => r.value !== null);
+    results.micro.push(ok.length ? { ...ok[0], value: median(ok.map((r) => r.value)) } : rs[0]);
+  }
+  for (const name of ['switch-1000', 'switch-2-100fds', 'async-await-2', 'setImmediate-chain', 'spawn-finish', 'idle-100k', 'timers', 'events-greenhub', 'events-epoll-pkg']) {
     if (name === 'events-epoll-pkg' && !epollPkg) continue;
     results.micro.push(micro(name, epollPkg ? { EPOLL_PKG: epollPkg } : {}));
   }
