@@ -45,7 +45,10 @@ let calls = 0, thrown = 0, errnos = 0;
 for (const [name, fn] of Object.entries(addon)) {
   if (typeof fn !== 'function' || skip.has(name)) continue;
   for (let k = 0; k < 1500; k++) {
-    const args = Array.from({ length: 7 }, (_, i) => arg(i, name));
+    // Any integer could land in an fd position: one that names an fd the fuzzer does not own
+    // (stdio, libuv's own pipes) becomes a number that is surely closed.
+    const args = Array.from({ length: 7 }, (_, i) => arg(i, name)).map((a) =>
+      typeof a === 'number' && Number.isInteger(a) && a >= 0 && a < 1e6 && !own.has(a) && fs.existsSync('/proc/self/fd/' + a) ? 99999 : a);
     // close only ever gets a bad number: closing our own fds would change the set under us.
     if (name === 'close') args[0] = pick(badFds);
     // epoll_wait must not block the fuzzer: a timeout of 0, or a bad one.
