@@ -41,3 +41,6 @@ export { loopingCall, LoopingCall } from './looping-call';
 export type { LoopingCallOptions, LoopingCallStats } from './looping-call';
 export { detectBlocking, formatReport } from './blocking';
 export type { BlockingDetector, BlockingReport, DetectBlockingOptions, StackFrame } from './blocking';
+export { local } from './local';
+export type { LocalOptions } from './local';
+export { withSignal } from './with-signal';

@@ -103,6 +103,8 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
   /** @internal */ error: unknown = NO_ERROR;
   /** @internal */ promise: Promise<T> | undefined;
   /** @internal */ settle: ((gt: GreenThread<T>) => void) | undefined;
+  /** @internal the greenthread that spawned this one (for inheriting locals) */ parent: AnyGreenThread | undefined;
+  /** @internal greenthread-local values, by local() object */ locals: WeakMap<object, Record<PropertyKey, unknown>> | undefined;
   /** @internal */ switches = 0;
   /** @internal */ runTimeMs = 0;
 

@@ -318,6 +318,7 @@ export class Hub {
     const id = this.#nextId++;
     const site = this.captureSpawnSites ? captureSite() : undefined;
     const gt = new GreenThread<T>(this, id, name || body.name || `greenthread-${id}`, priority, body, args, site);
+    gt.parent = this.current;
     this.#live.add(gt as AnyGreenThread);
     if (delayMs > 0) {
       gt.startTimer = this.addTimer(delayMs, TimerKind.Start, gt as AnyGreenThread, undefined, true);
@@ -803,6 +804,7 @@ export class Hub {
   #finish(gt: AnyGreenThread, value: unknown, err: unknown): void {
     gt.state = State.Dead;
     gt.gen = undefined;
+    gt.parent = undefined;
     gt.body = undefined;
     gt.args = undefined;
     if (gt.waitKind !== Wait.None) this.cancelWait(gt);

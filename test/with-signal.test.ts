@@ -1,0 +1,88 @@
+// withSignal (lib/with-signal.ts)
+import { describe, expect, it } from 'vitest';
+import { connect, getHub, listen, sleep, spawn, withSignal } from '../lib';
+import type { Green } from '../lib';
+import { run } from './helpers/green';
+
+describe('withSignal', () => {
+  it('aborts a sleep with the signal\'s reason, at its suspension point', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('stop sleeping')), 10);
+    let cleaned = false;
+    const msg = await run(function* (): Green<string> {
+      try {
+        yield* withSignal(ac.signal, (function* () {
+          try {
+            yield* sleep(10_000);
+          } finally {
+            cleaned = true;
+          }
+        })());
+        return 'slept';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    });
+    expect(msg).toBe('stop sleeping');
+    expect(cleaned).toBe(true);
+    expect(getHub().stats().timers).toBe(0);
+  });
+
+  it('aborts a recv and leaves the socket usable', async () => {
+    const server = listen({ port: 0 });
+    const port = server.address().port;
+    const r = await run(function* () {
+      const peerGt = spawn(function* () {
+        return yield* server.accept();
+      });
+      const s = yield* connect({ host: '127.0.0.1', port });
+      const peer = yield* peerGt.wait();
+      const ac = new AbortController();
+      spawn(function* () {
+        yield* sleep(5);
+        ac.abort(new Error('cancelled'));
+      });
+      let err = '';
+      try {
+        yield* withSignal(ac.signal, s.recv());
+      } catch (e) {
+        err = (e as Error).message;
+      }
+      yield* peer.sendAll(Buffer.from('still works'));
+      const got = (yield* s.recv()).toString();
+      s.close();
+      peer.close();
+      return { err, got };
+    });
+    server.close();
+    expect(r).toEqual({ err: 'cancelled', got: 'still works' });
+  });
+
+  it('never starts op under an already-aborted signal; a signal that never aborts changes nothing', async () => {
+    let started = false;
+    const r = await run(function* () {
+      const out: string[] = [];
+      try {
+        yield* withSignal(AbortSignal.abort(new Error('too late')), (function* () {
+          started = true;
+        })());
+      } catch (e) {
+        out.push((e as Error).message);
+      }
+      out.push(String(yield* withSignal(new AbortController().signal, (function* () {
+        yield* sleep(1);
+        return 42;
+      })())));
+      return out;
+    });
+    expect(r).toEqual(['too late', '42']);
+    expect(started).toBe(false);
+  });
+
+  it('rejects bad arguments', async () => {
+    await run(function* () {
+      expect(() => withSignal({} as never, sleep(0))).toThrow(TypeError);
+      expect(() => withSignal(new AbortController().signal, 5 as never)).toThrow(TypeError);
+    });
+  });
+});
