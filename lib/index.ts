@@ -12,7 +12,7 @@ export type { TrampolineOptions } from './trampoline';
 export { all, race } from './all';
 export { Poller } from './poller';
 export type { PollEvent, PollerOptions } from './poller';
-export { listen, GreenServer } from './server';
+export { listen, listenFd, GreenServer } from './server';
 export type { ListenOptions } from './server';
 export { connect } from './connect';
 export type { ConnectOptions, ConnectCallOptions } from './connect';

@@ -29,7 +29,7 @@ export interface NativeConstants {
   readonly SOCK_STREAM: number; readonly SOCK_DGRAM: number;
   readonly SOL_SOCKET: number; readonly SO_REUSEADDR: number; readonly SO_REUSEPORT: number;
   readonly SO_KEEPALIVE: number; readonly SO_ERROR: number; readonly SO_RCVBUF: number;
-  readonly SO_SNDBUF: number; readonly SO_TYPE: number;
+  readonly SO_SNDBUF: number; readonly SO_TYPE: number; readonly SO_ACCEPTCONN: number;
   readonly IPPROTO_TCP: number; readonly IPPROTO_IPV6: number; readonly TCP_NODELAY: number;
   readonly TCP_KEEPIDLE: number; readonly IPV6_V6ONLY: number;
   readonly SHUT_RD: number; readonly SHUT_WR: number; readonly SHUT_RDWR: number;

@@ -3,6 +3,7 @@
  */
 import * as fs from 'node:fs';
 import { type AddressInfo, ipFamily, toAddressInfo, validatePort } from './address';
+import { adoptableSocket } from './adopt';
 import { closedError } from './fd-stream';
 import { waitFdReady } from './hub/fd-wait';
 import type { AnyGreenThread } from './hub/greenthread';
@@ -57,11 +58,14 @@ export class GreenServer {
   #acceptor: AnyGreenThread | undefined;
   #backingOff = false;
 
-  /** @internal use listen() */
-  constructor(fd: number, af: number, path: string | undefined) {
+  readonly #unlinkOnClose: boolean;
+
+  /** @internal use listen() or listenFd() */
+  constructor(fd: number, af: number, path: string | undefined, unlinkOnClose = true) {
     this.#fd = fd;
     this.#af = af;
     this.#path = path;
+    this.#unlinkOnClose = unlinkOnClose;
     this.#hub.registerFd(fd);
   }
 
@@ -156,7 +160,7 @@ export class GreenServer {
     this.#closed = true;
     this.#hub.closeFd(this.#fd, closedError('server', 'ERR_SERVER_NOT_RUNNING'), false);
     native.close(this.#fd);
-    if (this.#path !== undefined && !this.#path.startsWith('\0')) {
+    if (this.#unlinkOnClose && this.#path !== undefined && this.#path !== '' && !this.#path.startsWith('\0')) {
       try {
         fs.unlinkSync(this.#path);
       } catch {
@@ -226,4 +230,21 @@ export function listen(options: ListenOptions = {}): GreenServer {
     throw systemError(r, syscall, { address: host, port });
   }
   return new GreenServer(fd, af, undefined);
+}
+
+/**
+ * Adopts a listening socket the process already owns (systemd socket activation, a parent that
+ * bound a privileged port): made non-blocking, registered, owned from now on. A Unix socket's
+ * file is left in place on close (it was not ours to create).
+ *
+ * @throws TypeError when fd is not a listening stream socket.
+ * @example
+ * ```ts
+ * const server = listenFd(3); // LISTEN_FDS from systemd start at 3
+ * yield* serve(server, handler);
+ * ```
+ */
+export function listenFd(fd: number): GreenServer {
+  const { af, path } = adoptableSocket(fd, true, 'listenFd');
+  return new GreenServer(fd, af, path, false);
 }

@@ -3,6 +3,7 @@
  * green socket. Every call that waits returns an operation: `yield* sock.recv(1024)`.
  */
 import { type AddressInfo, familyName, toAddressInfo } from './address';
+import { adoptableSocket } from './adopt';
 import { FdStream, closedError, validateBytes } from './fd-stream';
 import { K, check, native } from './native';
 import type { Green, Operation } from './types';
@@ -45,7 +46,24 @@ export class GreenSocket extends FdStream {
   #local: AddressInfo | undefined;
   #remote: AddressInfo | undefined;
 
-  /** @internal use connect() or accept() */
+  /**
+   * Adopts a connected stream socket the process already owns (from a parent process, socket
+   * activation, another library): made non-blocking, registered with the hub, and owned by the
+   * GreenSocket from now on (close() closes it).
+   *
+   * @throws TypeError when fd is not a connected stream socket; a system error for a bad fd.
+   * @example
+   * ```ts
+   * const sock = GreenSocket.fromFd(3); // an fd inherited from the parent
+   * yield* sock.sendAll(Buffer.from('hello\n'));
+   * ```
+   */
+  static fromFd(fd: number): GreenSocket {
+    const { af } = adoptableSocket(fd, false, 'GreenSocket.fromFd');
+    return new GreenSocket(fd, af);
+  }
+
+  /** @internal use connect(), accept() or fromFd() */
   constructor(fd: number, af: number, registered = false) {
     super(fd, true, false, registered);
     this.#af = af;
