@@ -4,6 +4,7 @@
  */
 import { type AddressInfo, familyName, toAddressInfo } from './address';
 import { adoptableSocket } from './adopt';
+import { GreenDuplex } from './duplex';
 import { FdStream, closedError, validateBytes } from './fd-stream';
 import { K, check, native } from './native';
 import type { Green, Operation } from './types';
@@ -317,6 +318,23 @@ export class GreenSocket extends FdStream {
     if (h < 0) throw new TypeError(`how must be 'read', 'write' or 'both', got ${describeValue(how)}`);
     this.checkOpen();
     check(native.shutdown(this._fd, h), 'shutdown');
+  }
+
+  /**
+   * A Node `stream.Duplex` over this socket (reads pumped by a greenthread with backpressure,
+   * writes through sendAll, end() as a half-close, destroy() closing the socket), for
+   * `stream.pipeline`, `tls.connect({ socket })` and the rest of Node's stream world. The
+   * Duplex takes the socket over: use one or the other, not both.
+   *
+   * @example
+   * ```ts
+   * import { pipeline } from 'node:stream/promises';
+   * yield* waitFor(pipeline(fs.createReadStream('big.bin'), sock.toDuplex()));
+   * ```
+   */
+  toDuplex(): GreenDuplex {
+    this.checkOpen();
+    return new GreenDuplex(this);
   }
 
   // ---------------------------------------------------------------- options and addresses

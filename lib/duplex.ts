@@ -1,0 +1,109 @@
+/**
+ * GreenSocket → Node `stream.Duplex`, so `stream.pipeline`, `tls.connect({ socket })` and
+ * `new tls.TLSSocket(duplex, { isServer: true })` work on green sockets.
+ */
+import { Duplex } from 'node:stream';
+import type { AnyGreenThread } from './hub/greenthread';
+import { Wakeup } from './signal-list';
+import type { GreenSocket } from './socket';
+import { spawn } from './spawn';
+import type { Green } from './types';
+
+interface Pending {
+  chunk: Buffer;
+  cb: (err?: Error | null) => void;
+}
+
+/**
+ * A Duplex over a GreenSocket. Reads are pumped by a greenthread that stops while the stream's
+ * buffer is full (push() returned false) and goes on at the next _read(): backpressure holds.
+ * Writes go through `sendAll` in order, each callback called once its bytes are in the kernel.
+ * end() half-closes (`shutdown('write')`); destroy() closes the socket; errors propagate.
+ */
+export class GreenDuplex extends Duplex {
+  readonly socket: GreenSocket;
+  #wantRead = false;
+  #pump: AnyGreenThread | undefined;
+  readonly #readWake = new Wakeup('Duplex (reader waits for _read)');
+  readonly #queue: Pending[] = [];
+  #final: ((err?: Error | null) => void) | undefined;
+  #writer: AnyGreenThread | undefined;
+  readonly #writeWake = new Wakeup('Duplex (writer waits for data)');
+
+  constructor(socket: GreenSocket) {
+    super({ allowHalfOpen: true });
+    this.socket = socket;
+  }
+
+  override _read(): void {
+    this.#wantRead = true;
+    if (this.#pump === undefined) this.#pump = spawn({ name: 'duplex reader' }, () => this.#readLoop());
+    else this.#readWake.notify();
+  }
+
+  *#readLoop(): Green<void> {
+    try {
+      for (;;) {
+        while (!this.#wantRead) yield* this.#readWake.wait();
+        const chunk = yield* this.socket.recv(64 * 1024);
+        if (chunk.length === 0) {
+          this.push(null);
+          return;
+        }
+        this.#wantRead = this.push(chunk);
+      }
+    } catch (e) {
+      if (!this.destroyed) this.destroy(e as Error);
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#queue.push({ chunk, cb });
+    this.#kickWriter();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#final = cb;
+    this.#kickWriter();
+  }
+
+  #kickWriter(): void {
+    if (this.#writer === undefined) this.#writer = spawn({ name: 'duplex writer' }, () => this.#writeLoop());
+    else this.#writeWake.notify();
+  }
+
+  *#writeLoop(): Green<void> {
+    for (;;) {
+      const next = this.#queue.shift();
+      if (next !== undefined) {
+        try {
+          yield* this.socket.sendAll(next.chunk);
+          next.cb();
+        } catch (e) {
+          next.cb(e as Error);
+          return;
+        }
+        continue;
+      }
+      if (this.#final !== undefined) {
+        const cb = this.#final;
+        this.#final = undefined;
+        try {
+          this.socket.shutdown('write');
+          cb();
+        } catch (e) {
+          cb(e as Error);
+        }
+        return;
+      }
+      yield* this.#writeWake.wait();
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.#pump?.kill();
+    this.#writer?.kill();
+    this.socket.close();
+    cb(err);
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * A place for greenthreads to wait until Node-side code says something changed (internal):
+ * the bridge between stream events and greenthreads.
+ */
+import { WaitList } from './wait-list';
+import type { Green } from './types';
+
+export class Wakeup {
+  readonly #waiters: WaitList;
+  constructor(label: string) {
+    this.#waiters = new WaitList(label);
+  }
+  /** Parks the running greenthread until the next notify(). */
+  wait(): Green<unknown> {
+    return this.#waiters.wait(undefined, -1);
+  }
+  /** Wakes every greenthread waiting (safe from any Node callback). */
+  notify(): void {
+    this.#waiters.wakeAll(undefined);
+  }
+}
