@@ -37,7 +37,7 @@ typecheck: deps
 
 # Tools the tests use from Debian, installed only when missing (curl: the hello example's test).
 apt-tools:
-	scripts/apt-ensure.sh cmake:cmake curl:curl
+	scripts/apt-ensure.sh cmake:cmake curl:curl openssl:openssl
 
 vitest: build apt-tools
 	npx vitest run

@@ -3,6 +3,8 @@
  * `new tls.TLSSocket(duplex, { isServer: true })` work on green sockets.
  */
 import { Duplex } from 'node:stream';
+import { isGreenletExit } from './errors';
+import { getHub } from './hub/hub';
 import type { AnyGreenThread } from './hub/greenthread';
 import { Wakeup } from './signal-list';
 import type { GreenSocket } from './socket';
@@ -46,14 +48,17 @@ export class GreenDuplex extends Duplex {
       for (;;) {
         while (!this.#wantRead) yield* this.#readWake.wait();
         const chunk = yield* this.socket.recv(64 * 1024);
+        if (this.destroyed) return;
         if (chunk.length === 0) {
           this.push(null);
           return;
         }
         this.#wantRead = this.push(chunk);
+        if (this.destroyed) return;
       }
     } catch (e) {
-      if (!this.destroyed) this.destroy(e as Error);
+      // Killed by our own _destroy: nothing to report.
+      if (!this.destroyed && !isGreenletExit(e)) this.destroy(e as Error);
     }
   }
 
@@ -79,8 +84,9 @@ export class GreenDuplex extends Duplex {
         try {
           yield* this.socket.sendAll(next.chunk);
           next.cb();
+          if (this.destroyed) return;
         } catch (e) {
-          next.cb(e as Error);
+          if (!isGreenletExit(e)) next.cb(e as Error); // killed by _destroy: the stream is gone
           return;
         }
         continue;
@@ -101,8 +107,12 @@ export class GreenDuplex extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.#pump?.kill();
-    this.#writer?.kill();
+    // destroy() may be called from inside our own pump or writer (push() and write callbacks
+    // run Node's stream code synchronously): that one ends by itself when it sees `destroyed`;
+    // killing the running greenthread would throw out of destroy().
+    const cur = getHub().current;
+    if (this.#pump !== cur) this.#pump?.kill();
+    if (this.#writer !== cur) this.#writer?.kill();
     this.socket.close();
     cb(err);
   }

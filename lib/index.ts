@@ -44,3 +44,6 @@ export type { BlockingDetector, BlockingReport, DetectBlockingOptions, StackFram
 export { local } from './local';
 export type { LocalOptions } from './local';
 export { withSignal } from './with-signal';
+export { wrapTls, GreenTlsSocket } from './tls';
+export type { WrapTlsOptions } from './tls';
+export { GreenDuplex } from './duplex';

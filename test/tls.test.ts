@@ -1,0 +1,112 @@
+// wrapTls (lib/tls.ts): TLS on green sockets through Node's own tls module, with a self-signed
+// certificate made at test time by openssl.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, listen, spawn, wrapTls } from '../lib';
+import type { Green, GreenTlsSocket } from '../lib';
+import { run } from './helpers/green';
+
+let dir = '';
+let key: Buffer;
+let cert: Buffer;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenhub-tls-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ], { stdio: 'ignore' });
+  key = fs.readFileSync(path.join(dir, 'key.pem'));
+  cert = fs.readFileSync(path.join(dir, 'cert.pem'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function* tlsEcho(s: GreenTlsSocket): Green<void> {
+  const buf = Buffer.allocUnsafe(16 * 1024);
+  for (;;) {
+    const n = yield* s.recvInto(buf);
+    if (n === 0) break;
+    yield* s.sendAll(buf.subarray(0, n));
+  }
+  s.close();
+}
+
+describe('wrapTls', () => {
+  it('echoes every byte, in order, between a greenhub client and a greenhub server', async () => {
+    const server = listen({ port: 0 });
+    const port = server.address().port;
+    const data = randomBytes(300_000);
+    const r = await run(function* () {
+      spawn(function* () {
+        const raw = yield* server.accept();
+        yield* tlsEcho(yield* wrapTls(raw, { isServer: true, key, cert }));
+      });
+      const raw = yield* connect({ host: '127.0.0.1', port });
+      const s = yield* wrapTls(raw, { servername: 'localhost', ca: cert });
+      const writer = spawn(function* () {
+        yield* s.sendAll([data.subarray(0, 1000), data.subarray(1000)]);
+      });
+      const back = yield* s.readExactly(data.length);
+      yield* writer.wait();
+      yield* s.sendAll(Buffer.from('line one\nline two\n'));
+      const lines = [(yield* s.readLine()).toString(), (yield* s.readLine()).toString()];
+      const authorized = s.authorized;
+      s.close();
+      return { same: back.equals(data), lines, authorized };
+    });
+    server.close();
+    expect(r).toEqual({ same: true, lines: ['line one\n', 'line two\n'], authorized: true });
+  });
+
+  it('serves Node\'s tls.connect client', async () => {
+    const server = listen({ port: 0 });
+    const port = server.address().port;
+    spawn(function* () {
+      const raw = yield* server.accept();
+      yield* tlsEcho(yield* wrapTls(raw, { isServer: true, key, cert }));
+    });
+    const data = randomBytes(100_000);
+    const back = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const c = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert }, () => c.end(data));
+      c.on('data', (d: Buffer) => chunks.push(d));
+      c.on('end', () => resolve(Buffer.concat(chunks)));
+      c.on('error', reject);
+    });
+    server.close();
+    expect(back.equals(data)).toBe(true);
+  });
+
+  it('fails the handshake with a clear error on a certificate the client does not trust', async () => {
+    const server = listen({ port: 0 });
+    const port = server.address().port;
+    const serverSide = spawn(function* (): Green<string> {
+      const raw = yield* server.accept();
+      try {
+        yield* wrapTls(raw, { isServer: true, key, cert });
+        return 'handshake done';
+      } catch (e) {
+        return 'server saw a failed handshake';
+      }
+    });
+    const err = await run(function* (): Green<{ message: string; code?: string }> {
+      const raw = yield* connect({ host: '127.0.0.1', port });
+      try {
+        yield* wrapTls(raw, { servername: 'localhost' }); // no ca: the self-signed cert is not trusted
+        return { message: 'no error' };
+      } catch (e) {
+        return { message: (e as Error).message, code: (e as { code?: string }).code };
+      }
+    });
+    expect(err.message).toMatch(/^TLS handshake failed: self[- ]signed certificate/);
+    expect(err.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect(await serverSide).toBe('server saw a failed handshake');
+    server.close();
+  });
+});
