@@ -28,6 +28,7 @@ describe(`${N} idle connections on one hub`, () => {
     const child = spawnProcess(process.execPath, [path.join(__dirname, 'idle-clients.js'), String(port), String(N)], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => child.once('exit', r)); // listen now: it may exit before we look
     const waitFor = async (re: RegExp) => {
       for (let i = 0; i < 1200 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
       return re.exec(out);
@@ -40,7 +41,7 @@ describe(`${N} idle connections on one hub`, () => {
     console.log(`idle connections: ${held} held; per connection: ${JSON.stringify(perConn)}`);
     child.stdin.write('go\n');
     const echoed = await waitFor(/echoed (\d+)/);
-    await new Promise((r) => child.once('exit', r));
+    await exited;
     server.close();
     await loop;
     expect(held).toBe(N);
