@@ -5,15 +5,19 @@ import * as fs from 'node:fs';
 import { K, check, native, systemError } from './native';
 import { describeValue, validateFd } from './validate';
 
-/** @internal Checks that fd is a stream socket (listening or not, as asked); returns its family. */
-export function adoptableSocket(fd: number, listening: boolean, what: string): { af: number; path: string | undefined } {
-  validateFd(fd);
-  let stat: fs.Stats;
+/** @internal fstat of a user's fd, as a Node-style system error naming the fd when it fails. */
+export function statFd(fd: number): fs.Stats {
   try {
-    stat = fs.fstatSync(fd);
+    return fs.fstatSync(fd);
   } catch (e) {
     throw systemError((e as NodeJS.ErrnoException).errno ?? -9, 'fstat', { detail: `fd ${fd}` });
   }
+}
+
+/** @internal Checks that fd is a stream socket (listening or not, as asked); returns its family. */
+export function adoptableSocket(fd: number, listening: boolean, what: string): { af: number; path: string | undefined } {
+  validateFd(fd);
+  const stat = statFd(fd);
   if (!stat.isSocket()) throw new TypeError(`${what}: fd ${fd} is not a socket`);
   const type = check(native.getsockopt(fd, K.SOL_SOCKET, K.SO_TYPE), 'getsockopt');
   if (type !== K.SOCK_STREAM) throw new TypeError(`${what}: fd ${fd} is not a stream socket (use udpSocket for datagrams)`);

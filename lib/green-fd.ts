@@ -1,7 +1,7 @@
 /**
  * GreenFd and pipe(): blocking-style I/O on any pollable fd the user owns.
  */
-import * as fs from 'node:fs';
+import { statFd } from './adopt';
 import { FdStream, closedError, validateBytes } from './fd-stream';
 import { check, native, systemError } from './native';
 import type { Green, Operation } from './types';
@@ -37,12 +37,7 @@ export class GreenFd extends FdStream {
 
   constructor(fd: number, options: GreenFdOptions = {}) {
     validateFd(fd);
-    let stat: fs.Stats;
-    try {
-      stat = fs.fstatSync(fd);
-    } catch (e) {
-      throw systemError((e as NodeJS.ErrnoException).errno ?? -9, 'fstat', { detail: `fd ${fd}` });
-    }
+    const stat = statFd(fd);
     if (stat.isFile() || stat.isDirectory()) {
       throw new TypeError(`GreenFd: fd ${fd} is a regular ${stat.isFile() ? 'file' : 'directory'}, which epoll cannot wait on; read it with Node's fs or tpool`);
     }

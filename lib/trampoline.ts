@@ -2,7 +2,7 @@
  * trampoline: wait for readiness of an fd the user owns (a pipe, an eventfd, a tty, inotify…),
  * eventlet's `hubs.trampoline`.
  */
-import * as fs from 'node:fs';
+import { statFd } from './adopt';
 import { TimeoutError } from './errors';
 import type { Hub } from './hub/hub';
 import { getHub } from './hub/hub';
@@ -74,13 +74,7 @@ export function trampoline(fd: number, options: TrampolineOptions): Operation<vo
   const timeoutMs = options.timeoutMs === undefined ? undefined : validateMs(options.timeoutMs, 'timeoutMs');
   const hub = getHub();
   hub.requireCurrent('trampoline()');
-  let stat: fs.Stats;
-  try {
-    stat = fs.fstatSync(fd);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw systemError(err.errno ?? -9, 'fstat', { detail: `fd ${fd}` });
-  }
+  const stat = statFd(fd);
   if (stat.isFile() || stat.isDirectory()) {
     throw new TypeError(`trampoline: fd ${fd} is a regular ${stat.isFile() ? 'file' : 'directory'}, which epoll cannot wait on (it is always ready); read it directly, or with tpool`);
   }

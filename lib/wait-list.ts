@@ -36,24 +36,19 @@ export class WaitList<D = undefined> implements Waitable, Handoff {
 
   /**
    * Parks the current greenthread at the back until woken; returns what it was handed. Past
-   * `timeoutMs` (>= 0) it throws the TimeoutError, or returns `onTimeout` when given one.
+   * `timeoutMs` (>= 0) it throws the TimeoutError.
    */
   *wait(data: D, timeoutMs: number): Green<unknown> {
-    const hub = getHub();
-    const gt = hub.requireCurrent(this.label);
-    this.#entries.push({ gt, data });
-    gt.waitKind = Wait.Custom;
-    gt.waitObj = this;
-    const timer = timeoutMs >= 0 ? hub.addTimer(timeoutMs, TimerKind.Timeout, gt, undefined, true, `${this.label} timed out after ${timeoutMs} ms`) : undefined;
-    try {
-      return yield* SUSPEND_OP;
-    } finally {
-      if (timer) hub.cancelTimer(timer);
-    }
+    const r = yield* this.#park(data, timeoutMs, false);
+    return r.value;
   }
 
-  /** Like wait(), but a timeout of its own returns `undefined` with `timedOut` = true instead of throwing. */
-  *waitOrTimeout(data: D, timeoutMs: number): Green<{ timedOut: boolean; value: unknown }> {
+  /** Like wait(), but a timeout of its own returns `timedOut: true` instead of throwing. */
+  waitOrTimeout(data: D, timeoutMs: number): Green<{ timedOut: boolean; value: unknown }> {
+    return this.#park(data, timeoutMs, true);
+  }
+
+  *#park(data: D, timeoutMs: number, quietTimeout: boolean): Green<{ timedOut: boolean; value: unknown }> {
     const hub = getHub();
     const gt = hub.requireCurrent(this.label);
     this.#entries.push({ gt, data });
@@ -63,7 +58,7 @@ export class WaitList<D = undefined> implements Waitable, Handoff {
     try {
       return { timedOut: false, value: yield* SUSPEND_OP };
     } catch (e) {
-      if (timer && isTimeoutOf(e, timer)) return { timedOut: true, value: undefined };
+      if (quietTimeout && timer && isTimeoutOf(e, timer)) return { timedOut: true, value: undefined };
       throw e;
     } finally {
       if (timer) hub.cancelTimer(timer);

@@ -3,14 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { TimeoutError, connect, listen, sleep, spawn } from '../lib';
 import type { Green, GreenSocket } from '../lib';
 import { run } from './helpers/green';
+import { connectedPair } from './helpers/net';
 
-function* pair(port: number, server: ReturnType<typeof listen>): Green<[GreenSocket, GreenSocket]> {
-  const peerGt = spawn(function* () {
-    return yield* server.accept();
-  });
-  const c = yield* connect({ host: '127.0.0.1', port });
-  return [c, yield* peerGt.wait()];
-}
+const pair = (_port: number, server: ReturnType<typeof listen>): Green<[GreenSocket, GreenSocket]> => connectedPair(server);
 
 describe('fd reuse', () => {
   it('a socket that gets a closed socket\'s fd number at once sees none of the old one\'s wake-ups', async () => {

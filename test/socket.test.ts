@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { GreenSocket, TimeoutError, connect, getHub, listen, sleep, spawn } from '../lib';
 import type { Green } from '../lib';
 import { run } from './helpers/green';
-import { logSize, payload, sha } from './helpers/net';
+import { connectedPair, logSize, payload, sha } from './helpers/net';
 
 function* echo(sock: GreenSocket): Green<void> {
   const buf = Buffer.allocUnsafe(64 * 1024);
@@ -354,11 +354,7 @@ describe('connections ending', () => {
     const server = listen({ port: 0 });
     const port = server.address().port;
     const r = await run(function* () {
-      const peerGt = spawn(function* () {
-        return yield* server.accept();
-      });
-      const s = yield* connect({ port, host: '127.0.0.1' });
-      const peer = yield* peerGt.wait();
+      const [s, peer] = yield* connectedPair(server);
       const blocked = spawn(function* (): Green<string> {
         try {
           yield* s.recv();
@@ -388,11 +384,7 @@ describe('connections ending', () => {
     const server = listen({ port: 0 });
     const port = server.address().port;
     const msg = await run(function* (): Green<string> {
-      const peerGt = spawn(function* () {
-        return yield* server.accept();
-      });
-      const s = yield* connect({ port, host: '127.0.0.1' });
-      const peer = yield* peerGt.wait();
+      const [s, peer] = yield* connectedPair(server);
       const first = spawn(function* () {
         yield* s.recv();
       });
@@ -418,11 +410,7 @@ describe('operation objects', () => {
     const server = listen({ port: 0 });
     const port = server.address().port;
     const r = await run(function* () {
-      const peerGt = spawn(function* () {
-        return yield* server.accept();
-      });
-      const s = yield* connect({ host: '127.0.0.1', port });
-      const peer = yield* peerGt.wait();
+      const [s, peer] = yield* connectedPair(server);
       const a = Buffer.alloc(3);
       const b = Buffer.alloc(3);
       const opA = s.recvInto(a); // created now, run later: the socket must not reuse it for opB
@@ -445,11 +433,7 @@ describe('timeouts', () => {
     const server = listen({ port: 0 });
     const port = server.address().port;
     const r = await run(function* () {
-      const peerGt = spawn(function* () {
-        return yield* server.accept();
-      });
-      const s = yield* connect({ port, host: '127.0.0.1' });
-      const peer = yield* peerGt.wait();
+      const [s, peer] = yield* connectedPair(server);
       s.setTimeout(20);
       let err: unknown;
       try {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TimeoutError, connect, getHub, listen, sleep, spawn, withTimeout } from '../lib';
 import type { Green } from '../lib';
 import { run } from './helpers/green';
+import { connectedPair } from './helpers/net';
 
 describe('withTimeout', () => {
   it('returns the result when op finishes in time, leaving no timer', async () => {
@@ -40,11 +41,7 @@ describe('withTimeout', () => {
     const server = listen({ port: 0 });
     const port = server.address().port;
     const r = await run(function* () {
-      const peerGt = spawn(function* () {
-        return yield* server.accept();
-      });
-      const s = yield* connect({ host: '127.0.0.1', port });
-      const peer = yield* peerGt.wait();
+      const [s, peer] = yield* connectedPair(server);
       let timedOut = false;
       try {
         yield* withTimeout(10, s.recv());

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { connect, getHub, listen, sleep, spawn, withSignal } from '../lib';
 import type { Green } from '../lib';
 import { run } from './helpers/green';
+import { connectedPair } from './helpers/net';
 
 describe('withSignal', () => {
   it('aborts a sleep with the signal\'s reason, at its suspension point', async () => {
@@ -32,11 +33,7 @@ describe('withSignal', () => {
     const server = listen({ port: 0 });
     const port = server.address().port;
     const r = await run(function* () {
-      const peerGt = spawn(function* () {
-        return yield* server.accept();
-      });
-      const s = yield* connect({ host: '127.0.0.1', port });
-      const peer = yield* peerGt.wait();
+      const [s, peer] = yield* connectedPair(server);
       const ac = new AbortController();
       spawn(function* () {
         yield* sleep(5);

@@ -13,3 +13,15 @@ export function payload(size: number): Buffer {
 export function sha(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
+
+import { connect, spawn } from '../../lib';
+import type { Green, GreenServer, GreenSocket } from '../../lib';
+
+/** A connected pair on a listening server: [the client's socket, the server's]. */
+export function* connectedPair(server: GreenServer): Green<[GreenSocket, GreenSocket]> {
+  const peer = spawn(function* () {
+    return yield* server.accept();
+  });
+  const client = yield* connect({ host: '127.0.0.1', port: server.address().port });
+  return [client, yield* peer.wait()];
+}
