@@ -47,7 +47,8 @@ function* attempt(t: Target, port: number): Green<GreenSocket> {
   let ok = false;
   try {
     let r = native.connect(fd, t.af, t.address, port);
-    if (r === E.EINPROGRESS || r === E.EAGAIN) {
+    // EAGAIN on a Unix socket means its backlog is full: an error, not a connect in progress.
+    if (r === E.EINPROGRESS || (r === E.EAGAIN && t.af !== K.AF_UNIX)) {
       hub.registerFd(fd);
       try {
         yield* waitFdReady(hub, fd, true, true, -1, '');

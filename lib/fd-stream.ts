@@ -116,7 +116,12 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
       }
       // Would block: park until the next edge (with the stream's timeout, if any).
       const gt = hub.current!;
-      hub.waitFd(gt, fd, this.write, s._refed);
+      try {
+        hub.waitFd(gt, fd, this.write, s._refed);
+      } catch (e) {
+        this.#finish();
+        throw e;
+      }
       if (s._timeoutMs > 0) {
         this.#timer = hub.addTimer(s._timeoutMs, TimerKind.Timeout, gt, undefined, s._refed,
           `${s._describe()} ${this.write ? 'write' : 'read'} timed out after ${s._timeoutMs} ms`);
@@ -265,7 +270,7 @@ export abstract class FdStream {
   /** @internal Takes the reader (or writer) role for the running greenthread; returns the previous holder. */
   _enter(write: boolean): AnyGreenThread | undefined {
     if (this._closed) throw this.closedError();
-    const cur = this.hub.requireCurrent(`${this.describe()} I/O`);
+    const cur = this.hub.current ?? this.hub.requireCurrent(`${this.describe()} I/O`);
     const other = write ? this.#writer : this.#reader;
     if (other !== undefined && other !== cur && !other.dead) {
       throw new Error(`${this.describe()} already has a ${write ? 'writer' : 'reader'}: greenthread ${other.id} (${other.name}); one at a time`);
@@ -326,7 +331,8 @@ export abstract class FdStream {
           if (n >= 0) {
             total -= n;
             this._bytesWritten += n;
-            if (total > 0 && this._streamLike) hub.clearReadiness(fd, READY_WRITE);
+            // No short-write shortcut here: writev takes at most IOV_MAX buffers per call, so a
+            // complete write of those can look short. Only EAGAIN says the socket is full.
             // Advance (index, offset) past the n bytes written.
             let left = n + offset;
             while (index < bufs.length && left >= bufs[index].length) {

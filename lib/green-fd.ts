@@ -3,7 +3,7 @@
  */
 import { statFd } from './adopt';
 import { FdStream, closedError, validateBytes } from './fd-stream';
-import { check, native, systemError } from './native';
+import { K, check, native } from './native';
 import type { Green, Operation } from './types';
 import { validateFd, validateInt } from './validate';
 
@@ -43,7 +43,8 @@ export class GreenFd extends FdStream {
     }
     check(native.setNonBlocking(fd), 'fcntl');
     // Pipes and sockets report a short read when drained; other fds are drained to EAGAIN.
-    super(fd, stat.isFIFO() || stat.isSocket(), true, false);
+    const streamSocket = stat.isSocket() && native.getsockopt(fd, K.SOL_SOCKET, K.SO_TYPE) === K.SOCK_STREAM;
+    super(fd, stat.isFIFO() || streamSocket, true, false);
     this.#closeFd = options.close !== false;
   }
 

@@ -7,7 +7,7 @@ import type { GreenIterator } from './green-iterator';
 import { GreenPool } from './green-pool';
 import { spawn } from './spawn';
 import type { Green, Operation } from './types';
-import { describeValue } from './validate';
+import { describeValue, validateFunction } from './validate';
 import { WaitList } from './wait-list';
 
 /**
@@ -54,10 +54,14 @@ export class GreenPile<T = unknown> implements GreenIterator<T> {
    * ```
    */
   spawn<A extends unknown[]>(fn: (...args: A) => Iterator<unknown, T, unknown> | Operation<T>, ...args: A): Operation<void> {
-    const op = this.pool.spawn(fn, ...args);
+    validateFunction(fn, 'fn');
+    getHub().requireCurrent('GreenPile.spawn()');
     const self = this;
     return (function* pileSpawn(): Green<void> {
-      const gt = yield* op;
+      // The pool bounds the jobs running at once. Finished results wait here until taken: the
+      // caller decides how many jobs it spawns before it reads (bounding that too would deadlock
+      // eventlet's usual "spawn them all, then iterate"); imap reads its input lazily instead.
+      const gt = yield* self.pool.spawn(fn, ...args);
       gt.link(() => self.#waiters.wakeAll(undefined)); // observed: its error reaches next()
       self.#jobs.push(gt);
     })();
@@ -69,8 +73,12 @@ export class GreenPile<T = unknown> implements GreenIterator<T> {
     return (function* next(): Green<IteratorResult<T, undefined>> {
       if (self.#closed || self.#next >= self.#jobs.length) return { done: true, value: undefined };
       const gt = self.#jobs[self.#next];
-      const value = (yield* gt.wait()) as T;
-      self.#jobs[self.#next++] = undefined as never;
+      let value: T;
+      try {
+        value = (yield* gt.wait()) as T;
+      } finally {
+        if (gt.dead) self.#jobs[self.#next++] = undefined as never;
+      }
       return { done: false, value };
     })();
   }

@@ -42,6 +42,7 @@ export class GreenPool {
     this.#slotWaiters = new WaitList('GreenPool.spawn()', () => {
       this.#reserved--;
       this.#grant();
+      this.#checkIdle();
     });
   }
 
@@ -71,6 +72,10 @@ export class GreenPool {
     this.#grant();
   }
 
+  #checkIdle(): void {
+    if (this.#running.size === 0 && this.#reserved === 0) this.#idleWaiters.wakeAll(undefined);
+  }
+
   #grant(): void {
     while (this.free() > 0 && this.#slotWaiters.length > 0) {
       this.#reserved++;
@@ -90,7 +95,7 @@ export class GreenPool {
     onEnd(gt, () => {
       this.#running.delete(gt);
       this.#grant();
-      if (this.#running.size === 0 && this.#reserved === 0) this.#idleWaiters.wakeAll(undefined);
+      this.#checkIdle();
     });
     return gt;
   }

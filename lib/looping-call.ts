@@ -127,7 +127,7 @@ export class LoopingCall {
         if (o.policy === 'fixed-delay') {
           next = end + o.intervalMs;
         } else {
-          next = start + o.intervalMs;
+          next += o.intervalMs; // the schedule, not the actual start: no drift
           if (end > next) {
             this.#stats.overruns++;
             hub.warn(`looping call "${this.name}": run outlasted interval by ${(end - next).toFixed(1)} ms`);
@@ -148,7 +148,8 @@ export class LoopingCall {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#waiting && this.#gt.state !== State.Running) this.#gt.kill(new Stopped());
+    // Waiting (or not started yet): end at once. Running fn: it finishes first.
+    if ((this.#waiting || this.#gt.state === State.New) && this.#gt.state !== State.Running) this.#gt.kill(new Stopped());
   }
 
   /**
@@ -160,7 +161,14 @@ export class LoopingCall {
    * ```
    */
   wait(): Operation<void> {
-    return this.#gt.wait();
+    const op = this.#gt.wait();
+    return (function* waitLoop(): Green<void> {
+      try {
+        yield* op;
+      } catch (e) {
+        if (!(e instanceof Stopped)) throw e; // stopped before its first run: a clean end
+      }
+    })();
   }
 
   /** The wait between runs holds the process open (the default). */

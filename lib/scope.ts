@@ -89,6 +89,7 @@ function* scopeOp<T>(body: (s: Scope) => Iterator<unknown, T, unknown>): Green<T
   } finally {
     bodyDone = true;
     for (const c of [...children]) c.kill();
+    if (failure !== undefined && owner.pendingKill === failure.error) owner.pendingKill = NO_ERROR;
   }
   if (failure !== undefined) throw failure.error;
   return result;

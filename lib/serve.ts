@@ -1,6 +1,7 @@
 /**
  * serve(): eventlet's `serve` — the accept loop, each connection handled in its own greenthread.
  */
+import { isGreenletExit } from './errors';
 import { getHub } from './hub/hub';
 import { Wait, type AnyGreenThread, type Waitable } from './hub/greenthread';
 import { SUSPEND_OP } from './hub/instructions';
@@ -62,24 +63,26 @@ function* serveLoop(server: GreenServer, handler: (sock: GreenSocket) => Iterato
   const slot = new Slot();
   let running = 0;
   const name = handler.name || 'serve handler';
+  const wakeLoop = (): void => {
+    const w = slot.waiter;
+    if (w !== undefined) {
+      slot.waiter = undefined;
+      hub.resumeWith(w, undefined);
+    }
+  };
+  server.onClose(wakeLoop); // parked at the limit, the loop must still see close()
   function* handle(sock: GreenSocket): Green<void> {
     try {
       yield* { [Symbol.iterator]: () => handler(sock) };
     } catch (e) {
-      // A peer that resets or vanishes is the peer's doing, and common under load: not reported.
+      // A peer that resets or vanishes is the peer's doing, and common under load; a killed
+      // handler was killed: neither is reported.
       const code = (e as { code?: unknown } | null)?.code;
-      if (code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ECONNABORTED') hub.reportError(e, hub.current!);
-    } finally {
-      sock.close();
-      running--;
-      const w = slot.waiter;
-      if (w !== undefined) {
-        slot.waiter = undefined;
-        hub.resumeWith(w, undefined);
-      }
+      if (!isGreenletExit(e) && code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ECONNABORTED') hub.reportError(e, hub.current!);
     }
   }
   for (;;) {
+    if (server.closed) return;
     if (running >= concurrency) {
       const me = hub.requireCurrent('serve()');
       slot.waiter = me;
@@ -96,6 +99,13 @@ function* serveLoop(server: GreenServer, handler: (sock: GreenSocket) => Iterato
       throw e;
     }
     running++;
-    spawn({ name }, handle, sock);
+    const gt = spawn({ name }, handle, sock);
+    // When the handler ends — returned, threw, or killed before it even started — its socket
+    // closes and its slot frees (an internal hook: it does not count as observing an error).
+    gt.links.push(() => {
+      sock.close();
+      running--;
+      wakeLoop();
+    });
   }
 }

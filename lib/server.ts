@@ -61,11 +61,16 @@ export class GreenServer {
   readonly #unlinkOnClose: boolean;
 
   /** @internal use listen() or listenFd() */
+  /** Adopted (listenFd): another process may hold the same socket. */
+  readonly #shared: boolean;
+  readonly #onClose: Array<() => void> = [];
+
   constructor(fd: number, af: number, path: string | undefined, unlinkOnClose = true) {
     this.#fd = fd;
     this.#af = af;
     this.#path = path;
     this.#unlinkOnClose = unlinkOnClose;
+    this.#shared = !unlinkOnClose;
     this.#hub.registerFd(fd);
   }
 
@@ -122,7 +127,12 @@ export class GreenServer {
           const c = native.accept4(this.#fd);
           if (c >= 0) {
             if (this.#backingOff) this.#backingOff = false;
-            return new GreenSocket(c, this.#af);
+            try {
+              return new GreenSocket(c, this.#af);
+            } catch (e) {
+              native.close(c); // could not register it: do not leak it
+              throw e;
+            }
           }
           if (c === E.EAGAIN) {
             hub.clearReadiness(this.#fd, READY_READ);
@@ -158,7 +168,8 @@ export class GreenServer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#hub.closeFd(this.#fd, closedError('server', 'ERR_SERVER_NOT_RUNNING'), false);
+    this.#hub.closeFd(this.#fd, closedError('server', 'ERR_SERVER_NOT_RUNNING'), this.#shared);
+    for (const cb of this.#onClose.splice(0)) cb();
     native.close(this.#fd);
     if (this.#unlinkOnClose && this.#path !== undefined && this.#path !== '' && !this.#path.startsWith('\0')) {
       try {
@@ -167,6 +178,12 @@ export class GreenServer {
         /* already gone */
       }
     }
+  }
+
+  /** @internal Runs cb when the server closes (serve() parked at its concurrency limit). */
+  onClose(cb: () => void): void {
+    if (this.#closed) cb();
+    else this.#onClose.push(cb);
   }
 
   /** A waiting accept() holds the process open (the default). */

@@ -61,12 +61,12 @@ export class GreenSocket extends FdStream {
    */
   static fromFd(fd: number): GreenSocket {
     const { af } = adoptableSocket(fd, false, 'GreenSocket.fromFd');
-    return new GreenSocket(fd, af);
+    return new GreenSocket(fd, af, false, true);
   }
 
   /** @internal use connect(), accept() or fromFd() */
-  constructor(fd: number, af: number, registered = false) {
-    super(fd, true, false, registered);
+  constructor(fd: number, af: number, registered = false, shared = false) {
+    super(fd, true, shared, registered);
     this.#af = af;
   }
 
@@ -87,6 +87,19 @@ export class GreenSocket extends FdStream {
   }
 
   // ---------------------------------------------------------------- reading
+
+  /**
+   * Runs a buffered read holding the reader role, so a second concurrent reader is refused
+   * before it touches the shared read buffer (the reads inside take the role again: same holder).
+   */
+  *#asReader<T>(body: () => Green<T>): Green<T> {
+    const prev = this._enter(false);
+    try {
+      return yield* body();
+    } finally {
+      this._leave(false, prev);
+    }
+  }
 
   #buffered(): number {
     return this.#rend - this.#rstart;
@@ -140,7 +153,7 @@ export class GreenSocket extends FdStream {
   recv(max = CHUNK): Operation<Buffer> {
     validateInt(max, 'max', 1, 0x7fffffff);
     this.checkOpen();
-    return this.#recv(max);
+    return this.#asReader(() => this.#recv(max));
   }
 
   *#recv(max: number): Green<Buffer> {
@@ -169,7 +182,7 @@ export class GreenSocket extends FdStream {
     validateBytes(buf, 'buf');
     this.checkOpen();
     // Data already buffered (a readLine read ahead) is handed out first; else straight to read().
-    return this.#buffered() > 0 ? this.#recvBuffered(buf) : this.ioRead(buf, 0, buf.length);
+    return this.#buffered() > 0 ? this.#asReader(() => this.#recvBuffered(buf)) : this.ioRead(buf, 0, buf.length);
   }
 
   *#recvBuffered(buf: Uint8Array): Green<number> {
@@ -189,7 +202,7 @@ export class GreenSocket extends FdStream {
   readExactly(n: number): Operation<Buffer> {
     validateInt(n, 'n', 0, 0x7fffffff);
     this.checkOpen();
-    return this.#readExactly(n);
+    return this.#asReader(() => this.#readExactly(n));
   }
 
   *#readExactly(n: number): Green<Buffer> {
@@ -217,7 +230,7 @@ export class GreenSocket extends FdStream {
     if (d.length === 0) throw new RangeError('delim must not be empty');
     const maxBytes = options.maxBytes === undefined ? 1 << 20 : validateInt(options.maxBytes, 'maxBytes', 1, 0x7fffffff);
     this.checkOpen();
-    return this.#readUntil(d, maxBytes);
+    return this.#asReader(() => this.#readUntil(d, maxBytes));
   }
 
   /**

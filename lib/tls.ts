@@ -3,6 +3,7 @@
  * greenhub has no TLS code of its own. The result reads like a GreenSocket.
  */
 import * as tls from 'node:tls';
+import { TimeoutError, isGreenletExit } from './errors';
 import { closedError, validateBytes } from './fd-stream';
 import { getHub } from './hub/hub';
 import { Wakeup } from './signal-list';
@@ -77,6 +78,7 @@ function* wrapOp(sock: GreenSocket, options: WrapTlsOptions): Green<GreenTlsSock
     yield* waitFor(ready);
   } catch (e) {
     t.destroy();
+    if (e instanceof TimeoutError || isGreenletExit(e)) throw e; // a deadline or a kill, not a TLS failure
     throw handshakeError(e);
   }
   return new GreenTlsSocket(t);

@@ -226,12 +226,14 @@ export function udpSocket(options: UdpOptions = {}): GreenUdpSocket {
     port = validatePort(options.bind.port ?? 0, 'bind.port');
   }
   const fd = check(native.socket(af, K.SOCK_DGRAM), 'socket');
-  if (host !== undefined) {
-    const r = native.bind(fd, af, host, port);
-    if (r < 0) {
-      native.close(fd);
-      throw systemError(r, 'bind', { address: host, port });
+  try {
+    if (host !== undefined) {
+      const r = native.bind(fd, af, host, port);
+      if (r < 0) throw systemError(r, 'bind', { address: host, port });
     }
+    return new GreenUdpSocket(fd, af);
+  } catch (e) {
+    native.close(fd);
+    throw e;
   }
-  return new GreenUdpSocket(fd, af);
 }

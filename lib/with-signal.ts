@@ -1,7 +1,7 @@
 /**
  * withSignal: an AbortSignal that cancels an operation.
  */
-import { NO_ERROR, State } from './hub/greenthread';
+import { NO_ERROR } from './hub/greenthread';
 import { getHub } from './hub/hub';
 import type { Green, Operation } from './types';
 import { describeValue } from './validate';
@@ -31,13 +31,9 @@ function* withSignalOp<T>(signal: AbortSignal, op: Operation<T>): Green<T> {
   if (signal.aborted) throw signal.reason;
   const hub = getHub();
   const gt = hub.requireCurrent('withSignal()');
+  const reason = (): unknown => signal.reason;
   const onAbort = () => {
-    // Aborted from inside op itself (it is on the stack): thrown at its next suspension.
-    if (gt.state === State.Running) {
-      if (gt.pendingKill === NO_ERROR) gt.pendingKill = signal.reason;
-      return;
-    }
-    hub.throwInto(gt, signal.reason);
+    hub.throwInto(gt, reason()); // on the stack (op aborted itself): at its next suspension
     hub.wakeup();
   };
   signal.addEventListener('abort', onAbort, { once: true });
@@ -45,5 +41,7 @@ function* withSignalOp<T>(signal: AbortSignal, op: Operation<T>): Green<T> {
     return yield* op;
   } finally {
     signal.removeEventListener('abort', onAbort);
+    // An abort op raised on itself but never suspended after must not outlive op.
+    if (signal.aborted && gt.pendingKill === signal.reason) gt.pendingKill = NO_ERROR;
   }
 }

@@ -1,9 +1,9 @@
 // GreenFd and pipe (lib/green-fd.ts)
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { GreenFd, pipe, sleep, spawn } from '../lib';
+import { GreenFd, pipe, sleep, spawn, withTimeout } from '../lib';
 import type { Green } from '../lib';
-import { native } from '../lib/native';
+import { K, native } from '../lib/native';
 import { run } from './helpers/green';
 import { closeAll, pipe as rawPipe } from './helpers/raw';
 
@@ -47,6 +47,23 @@ describe('pipe and GreenFd', () => {
     reader.close();
     expect(reader.fd).toBe(-1);
     native.close(wfd);
+  });
+
+  it('reads every queued datagram from a datagram socket (a short read does not mean drained)', async () => {
+    const rx = native.socket(K.AF_INET, K.SOCK_DGRAM);
+    native.bind(rx, K.AF_INET, '127.0.0.1', 0);
+    const port = (native.getsockname(rx) as { port: number }).port;
+    const tx = native.socket(K.AF_INET, K.SOCK_DGRAM);
+    const g = new GreenFd(rx);
+    for (const word of ['one', 'two']) native.sendto(tx, Buffer.from(word), 0, word.length, K.AF_INET, '127.0.0.1', port);
+    const got = await run(function* () {
+      const a = (yield* withTimeout(1000, g.read(100))).toString();
+      const b = (yield* withTimeout(1000, g.read(100))).toString();
+      return [a, b];
+    });
+    g.close();
+    native.close(tx);
+    expect(got).toEqual(['one', 'two']);
   });
 
   it('leaves the fd open when asked not to close it', async () => {

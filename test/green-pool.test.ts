@@ -1,6 +1,6 @@
 // GreenPool, GreenPile and GreenIterator (lib/green-pool.ts, lib/green-pile.ts)
 import { describe, expect, it } from 'vitest';
-import { GreenPile, GreenPool, getHub, sleep, spawn } from '../lib';
+import { GreenPile, GreenPool, getHub, sleep, spawn, withTimeout } from '../lib';
 import type { Green } from '../lib';
 import { run } from './helpers/green';
 
@@ -70,6 +70,23 @@ describe('GreenPool', () => {
       expect(yield* next.wait()).toBe(2);
     });
     expect(pool.free()).toBe(1);
+  });
+
+  it('waitAll returns when a spawner granted a slot is killed before it used it', async () => {
+    const pool = new GreenPool(1);
+    await run(function* () {
+      const blocker = yield* pool.spawn(function* () {
+        yield* sleep(10_000);
+      });
+      const doomed = spawn(function* () {
+        yield* pool.spawn(function* () {});
+      });
+      yield* sleep(0);
+      blocker.kill(); // the slot goes to `doomed`…
+      doomed.kill(); // …which dies before it spawns
+      yield* withTimeout(1000, pool.waitAll());
+    });
+    expect(pool.running()).toBe(0);
   });
 
   it('imap yields results in input order; imapUnordered as they finish', async () => {

@@ -132,6 +132,38 @@ describe('serve', () => {
     await loop;
   });
 
+  it('ends at close() even while parked at its concurrency limit, and closes killed handlers\' sockets', async () => {
+    const server = listen({ port: 0 });
+    const port = server.address().port;
+    const seen: unknown[] = [];
+    getHub().onError((e) => seen.push(e));
+    try {
+      const handlers: GreenSocket[] = [];
+      const loop = spawn(() =>
+        serve(server, function* hold(sock: GreenSocket) {
+          handlers.push(sock);
+          yield* sleep(10_000);
+        }, { concurrency: 1 }),
+      );
+      const clients = await run(function* () {
+        const a = yield* connect({ host: '127.0.0.1', port });
+        const b = yield* connect({ host: '127.0.0.1', port }); // waits in the backlog: the loop is at its limit
+        yield* sleep(20);
+        return [a, b];
+      });
+      server.close(); // must wake the parked loop
+      await loop;
+      expect(handlers).toHaveLength(1);
+      getHub().killAll(); // kills the handler: its socket closes, nothing is reported
+      await new Promise((r) => setTimeout(r, 10));
+      expect(handlers[0].closed).toBe(true);
+      expect(seen).toEqual([]);
+      for (const c of clients) c.close();
+    } finally {
+      getHub().onError(null);
+    }
+  });
+
   it('rejects a bad handler or concurrency', async () => {
     const server = listen({ port: 0 });
     await run(function* () {

@@ -176,6 +176,27 @@ describe('sendAll', () => {
   });
 });
 
+describe('sendAll of many buffers', () => {
+  it('writes 2,000 buffers (more than IOV_MAX per writev) completely and in order', async () => {
+    const server = listen({ port: 0 });
+    const r = await run(function* () {
+      const [c, peer] = yield* connectedPair(server);
+      const parts = Array.from({ length: 2000 }, (_, i) => Buffer.from(`${i},`));
+      const total = parts.reduce((n, b) => n + b.length, 0);
+      const writer = spawn(function* () {
+        yield* c.sendAll(parts);
+      });
+      const got = (yield* peer.readExactly(total)).toString();
+      yield* writer.wait();
+      c.close();
+      peer.close();
+      return got === parts.map((b) => b.toString()).join('');
+    });
+    server.close();
+    expect(r).toBe(true);
+  });
+});
+
 describe('buffered reads', () => {
   it('readLine, readUntil and readExactly across chunk boundaries, mixed with recv', async () => {
     const server = listen({ port: 0 });
@@ -380,6 +401,34 @@ describe('connections ending', () => {
     expect(r).toEqual({ woke: 'ERR_SOCKET_CLOSED', later: 'ERR_SOCKET_CLOSED', fd: -1, fds: 0 });
   });
 
+  it('a second reader is refused before it touches data buffered by the first', async () => {
+    const server = listen({ port: 0 });
+    const r = await run(function* () {
+      const [s, peer] = yield* connectedPair(server);
+      yield* peer.sendAll(Buffer.from('ab\ncde'));
+      const first = spawn(function* () {
+        const line = (yield* s.readLine()).toString(); // 'ab\n'; 'cde' stays buffered
+        const rest = (yield* s.readUntil('!')).toString(); // waits for more
+        return [line, rest];
+      });
+      yield* sleep(1);
+      let err = '';
+      try {
+        yield* s.recv();
+      } catch (e) {
+        err = (e as Error).message;
+      }
+      yield* peer.sendAll(Buffer.from('0123!'));
+      const got = yield* first.wait();
+      s.close();
+      peer.close();
+      return { err, got };
+    });
+    server.close();
+    expect(r.err).toMatch(/already has a reader/);
+    expect(r.got).toEqual(['ab\n', 'cde0123!']);
+  });
+
   it('a second concurrent reader is a clear error', async () => {
     const server = listen({ port: 0 });
     const port = server.address().port;
@@ -556,6 +605,24 @@ describe('listen and connect', () => {
       (yield* peerGt.wait()).close();
       server.close();
     });
+  });
+
+  it('a Unix socket with a full backlog refuses the connection instead of handing out an unconnected socket', async () => {
+    const path = `/tmp/greenhub-backlog-${process.pid}.sock`;
+    const server = listen({ path, backlog: 0 });
+    const r = await run(function* () {
+      const held: GreenSocket[] = [];
+      try {
+        for (let i = 0; i < 50; i++) held.push(yield* connect({ path }, { timeoutMs: 1000 }));
+        return 'all connected';
+      } catch (e) {
+        return (e as { code: string }).code;
+      } finally {
+        for (const s of held) s.close();
+      }
+    });
+    server.close();
+    expect(r).toBe('EAGAIN');
   });
 
   it('serves and connects over a Unix socket', async () => {

@@ -58,6 +58,24 @@ describe('withTimeout', () => {
     expect(r).toEqual({ timedOut: true, got: 'after' });
   });
 
+  it('interrupts a loop that only yields with sleep(0)', async () => {
+    const r = await run(function* (): Green<string> {
+      let spins = 0;
+      try {
+        yield* withTimeout(20, (function* () {
+          for (;;) {
+            spins++;
+            yield* sleep(0);
+          }
+        })());
+        return 'never';
+      } catch (e) {
+        return e instanceof TimeoutError && spins > 0 ? 'timed out' : String(e);
+      }
+    });
+    expect(r).toBe('timed out');
+  });
+
   it('nests: the inner deadline fires first', async () => {
     const r = await run(function* (): Green<string> {
       try {

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, listen, spawn, wrapTls } from '../lib';
+import { TimeoutError, connect, listen, spawn, withTimeout, wrapTls } from '../lib';
 import type { Green, GreenTlsSocket } from '../lib';
 import { run } from './helpers/green';
 
@@ -81,6 +81,22 @@ describe('wrapTls', () => {
     });
     server.close();
     expect(back.equals(data)).toBe(true);
+  });
+
+  it('keeps a TimeoutError a TimeoutError when a deadline cuts the handshake short', async () => {
+    const server = listen({ port: 0 }); // accepts nothing, answers nothing
+    const port = server.address().port;
+    const r = await run(function* (): Green<string> {
+      const raw = yield* connect({ host: '127.0.0.1', port });
+      try {
+        yield* withTimeout(50, wrapTls(raw, { servername: 'localhost', ca: cert }));
+        return 'handshake done';
+      } catch (e) {
+        return e instanceof TimeoutError ? 'TimeoutError' : String(e);
+      }
+    });
+    server.close();
+    expect(r).toBe('TimeoutError');
   });
 
   it('fails the handshake with a clear error on a certificate the client does not trust', async () => {

@@ -76,6 +76,19 @@ describe('withSignal', () => {
     expect(started).toBe(false);
   });
 
+  it('an abort raised by op itself does not outlive op', async () => {
+    const r = await run(function* (): Green<string> {
+      const ac = new AbortController();
+      const v = yield* withSignal(ac.signal, (function* () {
+        ac.abort(new Error('aborted inside op')); // op ends without suspending again
+        return 'op returned';
+      })());
+      yield* sleep(1); // must not throw the abort
+      return v;
+    });
+    expect(r).toBe('op returned');
+  });
+
   it('rejects bad arguments', async () => {
     await run(function* () {
       expect(() => withSignal({} as never, sleep(0))).toThrow(TypeError);

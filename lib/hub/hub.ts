@@ -358,6 +358,11 @@ export class Hub {
   /** @internal Undoes gt's wait and queues err to be thrown into it (timeouts). */
   throwInto(gt: AnyGreenThread, err: unknown): void {
     if (gt.state === State.Dead || gt.state === State.New) return;
+    if (gt.state === State.Running) {
+      // On the stack (it caused this itself): thrown at its next suspension.
+      if (gt.pendingKill === NO_ERROR) gt.pendingKill = err;
+      return;
+    }
     this.#giveBack(gt);
     this.cancelWait(gt);
     this.resumeThrow(gt, err);
@@ -717,7 +722,8 @@ export class Hub {
         break;
       case TimerKind.Timeout:
         // A greenthread already woken (with its result, or a handed value) keeps what it got.
-        if (gt && gt.state === State.Suspended) {
+        // (A greenthread in the yield lane has been handed nothing: it can be interrupted.)
+        if (gt && (gt.state === State.Suspended || (gt.state === State.Runnable && gt.waitKind === Wait.Yield))) {
           const err = new TimeoutError(t.message);
           // Which timer threw: an operation with its own timeout tells it from an outer one.
           Object.defineProperty(err, TIMER_OF_ERROR, { value: t });

@@ -68,6 +68,19 @@ describe('loopingCall', () => {
     expect(r).toEqual({ runs: 0, doneAtOnce: true, timers: 0 });
   });
 
+  it('stop() before the first run ends it at once; wait() returns', async () => {
+    const r = await run(function* () {
+      let runs = 0;
+      const lc = loopingCall(() => {
+        runs++;
+      }, { intervalMs: 10, initialDelayMs: 60_000 });
+      lc.stop(); // its greenthread has not even started
+      yield* lc.wait();
+      return { runs, done: lc.done, timers: getHub().stats().timers };
+    });
+    expect(r).toEqual({ runs: 0, done: true, timers: 0 });
+  });
+
   it('ends with fn\'s error, thrown from wait(); rejects bad options', async () => {
     const msg = await run(function* (): Green<string> {
       const lc = loopingCall(() => {
