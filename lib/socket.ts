@@ -157,15 +157,12 @@ export class GreenSocket extends FdStream {
   }
 
   *#recv(max: number): Green<Buffer> {
-    if (this.#buffered() > 0) {
-      const out = Buffer.allocUnsafe(Math.min(max, this.#buffered()));
-      this.#take(out, 0, out.length);
-      return out;
-    }
-    const buf = Buffer.allocUnsafe(max);
-    const n = yield* this.ioRead(buf, 0, max);
-    // Do not pin a large allocation for a few bytes.
-    return n === max ? buf : n > 4096 ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n));
+    // Read through the shared buffer and hand out exactly what came: no `max`-sized allocation
+    // per call (small results come from Node's buffer pool); the rest stays buffered.
+    if (this.#buffered() === 0 && (yield* this.#fill()) === 0) return Buffer.alloc(0);
+    const out = Buffer.allocUnsafe(Math.min(max, this.#buffered()));
+    this.#take(out, 0, out.length);
+    return out;
   }
 
   /**
