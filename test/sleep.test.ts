@@ -180,8 +180,11 @@ describe('cooperate()', () => {
       }
       return { yieldedAfter };
     });
-    expect(otherRanAt).toBeGreaterThanOrEqual(200);
-    expect(result.yieldedAfter).toBeGreaterThanOrEqual(200 - 1);
+    // `start` is read inside the body, after the turn began (on a loaded machine, ms after), so
+    // both figures can come out a little under the 200 ms the hub measures from the turn's
+    // start. What they must show: no yield anywhere near the default 10 ms slice.
+    expect(otherRanAt).toBeGreaterThanOrEqual(150);
+    expect(result.yieldedAfter).toBeGreaterThanOrEqual(150);
   });
 
   it('throws outside a greenthread', () => {
