@@ -44,6 +44,8 @@ export class GreenSocket extends FdStream {
   #rbuf: Buffer | undefined;
   #rstart = 0;
   #rend = 0;
+  #delimText: string | undefined;
+  #delimBytes: Buffer | undefined;
   #local: AddressInfo | undefined;
   #remote: AddressInfo | undefined;
 
@@ -88,19 +90,6 @@ export class GreenSocket extends FdStream {
 
   // ---------------------------------------------------------------- reading
 
-  /**
-   * Runs a buffered read holding the reader role, so a second concurrent reader is refused
-   * before it touches the shared read buffer (the reads inside take the role again: same holder).
-   */
-  *#asReader<T>(body: () => Green<T>): Green<T> {
-    const prev = this._enter(false);
-    try {
-      return yield* body();
-    } finally {
-      this._leave(false, prev);
-    }
-  }
-
   #buffered(): number {
     return this.#rend - this.#rstart;
   }
@@ -108,13 +97,14 @@ export class GreenSocket extends FdStream {
   /** Moves up to len buffered bytes into out at off. */
   #take(out: Uint8Array, off: number, len: number): number {
     const n = Math.min(len, this.#buffered());
-    out.set(this.#rbuf!.subarray(this.#rstart, this.#rstart + n), off);
+    if (out instanceof Buffer) this.#rbuf!.copy(out, off, this.#rstart, this.#rstart + n);
+    else out.set(this.#rbuf!.subarray(this.#rstart, this.#rstart + n), off);
     this.#rstart += n;
     return n;
   }
 
-  /** Reads more into the internal buffer; returns bytes added (0 at end of stream). */
-  *#fill(): Green<number> {
+  /** Makes room at the end of the internal buffer (compacting or growing it) and returns it. */
+  #prepareFill(): Buffer {
     let buf = this.#rbuf;
     if (buf === undefined) buf = this.#rbuf = Buffer.allocUnsafe(CHUNK);
     if (this.#rstart === this.#rend) {
@@ -131,6 +121,12 @@ export class GreenSocket extends FdStream {
       this.#rstart = 0;
       this.#rend = used;
     }
+    return buf;
+  }
+
+  /** Reads more into the internal buffer; returns bytes added (0 at end of stream). */
+  *#fill(): Green<number> {
+    const buf = this.#prepareFill();
     const n = yield* this.ioRead(buf, this.#rend, buf.length - this.#rend);
     this.#rend += n;
     return n;
@@ -153,16 +149,24 @@ export class GreenSocket extends FdStream {
   recv(max = CHUNK): Operation<Buffer> {
     validateInt(max, 'max', 1, 0x7fffffff);
     this.checkOpen();
-    return this.#asReader(() => this.#recv(max));
+    return this.#recv(max);
   }
+
+  // The buffered reads below take the reader role before they touch the shared buffer, so a
+  // second concurrent reader is refused first (the reads inside take it again: same holder).
 
   *#recv(max: number): Green<Buffer> {
     // Read through the shared buffer and hand out exactly what came: no `max`-sized allocation
     // per call (small results come from Node's buffer pool); the rest stays buffered.
-    if (this.#buffered() === 0 && (yield* this.#fill()) === 0) return Buffer.alloc(0);
-    const out = Buffer.allocUnsafe(Math.min(max, this.#buffered()));
-    this.#take(out, 0, out.length);
-    return out;
+    const prev = this._enter(false);
+    try {
+      if (this.#buffered() === 0 && (yield* this.#fill()) === 0) return Buffer.alloc(0);
+      const out = Buffer.allocUnsafe(Math.min(max, this.#buffered()));
+      this.#take(out, 0, out.length);
+      return out;
+    } finally {
+      this._leave(false, prev);
+    }
   }
 
   /**
@@ -179,10 +183,12 @@ export class GreenSocket extends FdStream {
     validateBytes(buf, 'buf');
     this.checkOpen();
     // Data already buffered (a readLine read ahead) is handed out first; else straight to read().
-    return this.#buffered() > 0 ? this.#asReader(() => this.#recvBuffered(buf)) : this.ioRead(buf, 0, buf.length);
+    return this.#buffered() > 0 ? this.#recvBuffered(buf) : this.ioRead(buf, 0, buf.length);
   }
 
   *#recvBuffered(buf: Uint8Array): Green<number> {
+    const prev = this._enter(false);
+    this._leave(false, prev);
     return this.#take(buf, 0, buf.length);
   }
 
@@ -199,16 +205,21 @@ export class GreenSocket extends FdStream {
   readExactly(n: number): Operation<Buffer> {
     validateInt(n, 'n', 0, 0x7fffffff);
     this.checkOpen();
-    return this.#asReader(() => this.#readExactly(n));
+    return this.#readExactly(n);
   }
 
   *#readExactly(n: number): Green<Buffer> {
-    while (this.#buffered() < n) {
-      if ((yield* this.#fill()) === 0) throw endOfStream(this.#buffered(), n);
+    const prev = this._enter(false);
+    try {
+      while (this.#buffered() < n) {
+        if ((yield* this.#fill()) === 0) throw endOfStream(this.#buffered(), n);
+      }
+      const out = Buffer.allocUnsafe(n);
+      this.#take(out, 0, n);
+      return out;
+    } finally {
+      this._leave(false, prev);
     }
-    const out = Buffer.allocUnsafe(n);
-    this.#take(out, 0, n);
-    return out;
   }
 
   /**
@@ -222,12 +233,22 @@ export class GreenSocket extends FdStream {
    * ```
    */
   readUntil(delim: string | Uint8Array, options: ReadUntilOptions = {}): Operation<Buffer> {
-    const d = typeof delim === 'string' ? Buffer.from(delim) : delim instanceof Uint8Array ? Buffer.from(delim) : undefined;
+    let d: Buffer | undefined;
+    if (typeof delim === 'string') {
+      // readLine() and HTTP heads ask for the same delimiter on every call: keep its bytes.
+      if (delim !== this.#delimText) {
+        this.#delimText = delim;
+        this.#delimBytes = Buffer.from(delim);
+      }
+      d = this.#delimBytes;
+    } else if (delim instanceof Uint8Array) {
+      d = Buffer.from(delim);
+    }
     if (d === undefined) throw new TypeError(`delim must be a string or Buffer, got ${describeValue(delim)}`);
     if (d.length === 0) throw new RangeError('delim must not be empty');
     const maxBytes = options.maxBytes === undefined ? 1 << 20 : validateInt(options.maxBytes, 'maxBytes', 1, 0x7fffffff);
     this.checkOpen();
-    return this.#asReader(() => this.#readUntil(d, maxBytes));
+    return this.#readUntil(d, maxBytes);
   }
 
   /**
@@ -248,29 +269,38 @@ export class GreenSocket extends FdStream {
   }
 
   *#readUntil(delim: Buffer, maxBytes: number): Green<Buffer> {
-    let scanned = 0; // bytes already searched, so a long line is not searched again each chunk
-    for (;;) {
-      const avail = this.#buffered();
-      if (avail > 0) {
-        const from = this.#rstart + Math.max(0, scanned - delim.length + 1);
-        const i = this.#rbuf!.indexOf(delim, from);
-        if (i >= 0 && i + delim.length <= this.#rend) {
-          const out = Buffer.allocUnsafe(i + delim.length - this.#rstart);
+    const prev = this._enter(false);
+    try {
+      let scanned = 0; // bytes already searched, so a long line is not searched again each chunk
+      for (;;) {
+        const avail = this.#buffered();
+        if (avail > 0) {
+          const from = this.#rstart + Math.max(0, scanned - delim.length + 1);
+          const i = this.#rbuf!.indexOf(delim, from);
+          if (i >= 0 && i + delim.length <= this.#rend) {
+            const out = Buffer.allocUnsafe(i + delim.length - this.#rstart);
+            this.#take(out, 0, out.length);
+            return out;
+          }
+          scanned = avail;
+        }
+        if (avail >= maxBytes) {
+          const err = new Error(`no delimiter within ${maxBytes} bytes`) as Error & { code: string };
+          err.code = 'ERR_LINE_TOO_LONG';
+          throw err;
+        }
+        // The fill inlined (this is the request-parsing hot path: one generator, not two).
+        const buf = this.#prepareFill();
+        const n = yield* this.ioRead(buf, this.#rend, buf.length - this.#rend);
+        this.#rend += n;
+        if (n === 0) {
+          const out = Buffer.allocUnsafe(this.#buffered());
           this.#take(out, 0, out.length);
           return out;
         }
-        scanned = avail;
       }
-      if (avail >= maxBytes) {
-        const err = new Error(`no delimiter within ${maxBytes} bytes`) as Error & { code: string };
-        err.code = 'ERR_LINE_TOO_LONG';
-        throw err;
-      }
-      if ((yield* this.#fill()) === 0) {
-        const out = Buffer.allocUnsafe(this.#buffered());
-        this.#take(out, 0, out.length);
-        return out;
-      }
+    } finally {
+      this._leave(false, prev);
     }
   }
 
