@@ -177,6 +177,50 @@ describe('keep-alive (child processes)', () => {
   });
 });
 
+describe('keep-alive of unref()\'d I/O and of sleep(Infinity) (child processes)', () => {
+  it('a server whose accept waits does not hold the process once unref()\'d; ref() holds it again', () => {
+    const r = node(`
+      const { listen, spawn } = require('./dist');
+      const server = listen({ port: 0 }).unref();
+      spawn(function* () { yield* server.accept(); });
+      process.on('exit', () => console.log('exited'));
+    `);
+    expect(r.stdout.trim()).toBe('exited');
+    const held = node(`
+      const { listen, spawn } = require('./dist');
+      const server = listen({ port: 0 }).unref().ref();
+      spawn(function* () { yield* server.accept(); });
+      setTimeout(() => { console.log('still held'); server.close(); }, 100).unref();
+    `);
+    expect(held.stdout.trim()).toBe('still held');
+  });
+
+  it('a socket whose recv waits does not hold the process once unref()\'d', () => {
+    const r = node(`
+      const { connect, listen, spawn } = require('./dist');
+      const server = listen({ port: 0 }).unref();
+      spawn(function* () { yield* server.accept(); });
+      spawn(function* () {
+        const s = (yield* connect({ host: '127.0.0.1', port: server.address().port })).unref();
+        yield* s.recv();
+      });
+      process.on('exit', () => console.log('exited'));
+    `);
+    expect(r.stdout.trim()).toBe('exited');
+  });
+
+  it('sleep(Infinity) holds nothing and ends when killed', () => {
+    const r = node(`
+      const { spawn, sleep } = require('./dist');
+      const gt = spawn(function* () { try { yield* sleep(Infinity); } finally { console.log('killed'); } });
+      setTimeout(() => gt.kill(), 20);
+      const idle = spawn(function* () { yield* sleep(Infinity); });
+      process.on('exit', () => console.log('exited, idle sleeper alive: ' + !idle.dead));
+    `);
+    expect(r.stdout.trim().split('\n')).toEqual(['killed', 'exited, idle sleeper alive: true']);
+  });
+});
+
 describe('keep-alive after changes from async code (child processes)', () => {
   it('exits once a greenthread waiting on an fd is killed from a Node timer', () => {
     const r = node(`
