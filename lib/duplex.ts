@@ -6,7 +6,7 @@ import { Duplex } from 'node:stream';
 import { isGreenletExit } from './errors';
 import { getHub } from './hub/hub';
 import type { AnyGreenThread } from './hub/greenthread';
-import { Wakeup } from './signal-list';
+import { Wakeup } from './wakeup';
 import type { GreenSocket } from './socket';
 import { spawn } from './spawn';
 import type { Green } from './types';

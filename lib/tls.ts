@@ -6,7 +6,7 @@ import * as tls from 'node:tls';
 import { TimeoutError, isGreenletExit } from './errors';
 import { closedError, validateBytes } from './fd-stream';
 import { getHub } from './hub/hub';
-import { Wakeup } from './signal-list';
+import { Wakeup } from './wakeup';
 import type { GreenSocket } from './socket';
 import type { Green, Operation } from './types';
 import { describeValue, validateInt } from './validate';

@@ -3,7 +3,6 @@
  * eventlet's `hubs.trampoline`.
  */
 import { statFd } from './adopt';
-import { TimeoutError } from './errors';
 import type { Hub } from './hub/hub';
 import { getHub } from './hub/hub';
 import { waitFdReady } from './hub/fd-wait';
@@ -81,4 +80,3 @@ export function trampoline(fd: number, options: TrampolineOptions): Operation<vo
   return trampolineOp(hub, fd, write, timeoutMs);
 }
 
-export { TimeoutError };

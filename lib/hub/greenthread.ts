@@ -4,7 +4,7 @@
  *
  * The hub (hub.ts) drives it; this file holds its state and the user-facing methods.
  */
-import { GreenletExit, isGreenletExit } from '../errors';
+import { GreenletExit } from '../errors';
 import type { GreenThreadStats, Operation, Priority } from '../types';
 import type { Hub } from './hub';
 import { RESUME, SUSPEND_RESULT, done } from './instructions';
@@ -252,4 +252,3 @@ class WaitOp<T> implements Operation<T>, Iterator<unknown, T, unknown> {
   }
 }
 
-export { isGreenletExit };
