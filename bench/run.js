@@ -33,6 +33,12 @@ const SERVERS = {
   eventlet: (mode) => [PYTHON, [path.join(__dirname, 'servers/eventlet_server.py'), mode]],
   gevent: (mode) => [PYTHON, [path.join(__dirname, 'servers/gevent_server.py'), mode]],
 };
+// BENCH_BEFORE=<dir of an older build's dist/>: that build runs beside this one in the same
+// run (echo and keepalive), so a change is judged by a same-run ratio, not across runs.
+const BEFORE = process.env.BENCH_BEFORE ? path.resolve(process.env.BENCH_BEFORE) : undefined;
+if (BEFORE) {
+  SERVERS['greenhub before'] = (mode) => ['node', [path.join(__dirname, 'servers/greenhub-server.js'), mode]];
+}
 const python = [];
 for (const [impl, mod] of [['eventlet', 'eventlet'], ['gevent', 'gevent']]) {
   if (hasPython(mod)) python.push(impl);
@@ -46,6 +52,7 @@ const WORKLOADS = [
   { name: 'hello (conn per request), 50 conns', mode: 'hello', conns: 50, impls: ['greenhub', 'node net', 'node http', ...python] },
   { name: 'keepalive HTTP/1.1, 50 conns', mode: 'keepalive', conns: 50, impls: ['greenhub', 'node net', 'node http', ...python] },
 ];
+if (BEFORE) for (const w of WORKLOADS) if (w.mode !== 'hello') w.impls.splice(1, 0, 'greenhub before');
 if (!QUICK) {
   WORKLOADS.push({ name: 'echo 64 B, 1000 conns', mode: 'echo', conns: 1000, impls: ['greenhub', 'node net'] });
   WORKLOADS.push({ name: 'echo 64 B, 200 conns, scale-out', mode: 'echo', conns: 200, impls: ['greenhub', 'greenhub x' + CORES], unpinned: true });
@@ -60,7 +67,8 @@ function cpuTicks(pid) {
 function startServer(impl, mode, pinned) {
   const [cmd, args] = SERVERS[impl](mode);
   const full = pinned && PIN ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args];
-  const child = spawn(full[0], full[1], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = impl === 'greenhub before' ? { ...process.env, GREENHUB_DIST: BEFORE } : process.env;
+  const child = spawn(full[0], full[1], { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${impl} did not start`)), 15000);

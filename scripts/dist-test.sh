@@ -16,7 +16,7 @@ TARBALL="$(cd "$ROOT" && npm pack --silent --pack-destination "$WORK" | tail -1)
 tar tzf "$WORK/$TARBALL" > "$WORK/contents"
 for f in package/dist/index.js package/dist/index.d.ts package/prebuilds/linux-x64/greenhub.node \
          package/prebuilds/linux-arm64/greenhub.node package/native/poller.cc package/binding.gyp \
-         package/README.md package/dist/tpool-worker.js package/dist/watchdog-worker.js; do
+         package/README.md package/dist/hog/tpool-worker.js package/dist/hog/watchdog-worker.js; do
   grep -qx "$f" "$WORK/contents" || fail "$f missing from $TARBALL"
 done
 

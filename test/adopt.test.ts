@@ -1,4 +1,4 @@
-// GreenSocket.fromFd and listenFd (lib/adopt.ts)
+// GreenSocket.fromFd and listenFd (lib/io/adopt.ts)
 import { spawn as spawnProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

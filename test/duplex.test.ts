@@ -1,4 +1,4 @@
-// GreenSocket.toDuplex (lib/duplex.ts): Node streams over green sockets.
+// GreenSocket.toDuplex (lib/io/duplex.ts): Node streams over green sockets.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

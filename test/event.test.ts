@@ -1,4 +1,4 @@
-// Event (lib/event.ts)
+// Event (lib/sync/event.ts)
 import { describe, expect, it } from 'vitest';
 import { Event, TimeoutError, getHub, sleep, spawn } from '../lib';
 import type { Green } from '../lib';

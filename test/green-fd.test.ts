@@ -1,4 +1,4 @@
-// GreenFd and pipe (lib/green-fd.ts)
+// GreenFd and pipe (lib/io/green-fd.ts)
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GreenFd, pipe, sleep, spawn, withTimeout } from '../lib';

@@ -1,4 +1,4 @@
-// GreenPool, GreenPile and GreenIterator (lib/green-pool.ts, lib/green-pile.ts)
+// GreenPool, GreenPile and GreenIterator (lib/sync/green-pool.ts, lib/sync/green-pile.ts)
 import { describe, expect, it } from 'vitest';
 import { GreenPile, GreenPool, getHub, sleep, spawn, withTimeout } from '../lib';
 import type { Green } from '../lib';

@@ -1,4 +1,4 @@
-// The public low-level Poller (lib/poller.ts).
+// The public low-level Poller (lib/io/poller.ts).
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Poller } from '../lib';

@@ -1,4 +1,4 @@
-// Queue, LifoQueue, PriorityQueue (lib/queue.ts)
+// Queue, LifoQueue, PriorityQueue (lib/sync/queue.ts)
 import { describe, expect, it } from 'vitest';
 import { LifoQueue, PriorityQueue, Queue, TimeoutError, sleep, spawn } from '../lib';
 import type { Green } from '../lib';

@@ -1,4 +1,4 @@
-// scope (lib/scope.ts)
+// scope (lib/sync/scope.ts)
 import { describe, expect, it } from 'vitest';
 import { GreenletExit, scope, sleep, spawn } from '../lib';
 import type { Green } from '../lib';

@@ -1,4 +1,4 @@
-// Semaphore, BoundedSemaphore, Lock (lib/semaphore.ts)
+// Semaphore, BoundedSemaphore, Lock (lib/sync/semaphore.ts)
 import { describe, expect, it } from 'vitest';
 import { BoundedSemaphore, GreenletExit, Lock, Semaphore, sleep, spawn } from '../lib';
 import type { Green } from '../lib';

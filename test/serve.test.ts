@@ -1,4 +1,4 @@
-// serve (lib/serve.ts)
+// serve (lib/io/serve.ts)
 import { describe, expect, it } from 'vitest';
 import { connect, getHub, listen, serve, sleep, spawn } from '../lib';
 import type { Green, GreenSocket } from '../lib';

@@ -1,5 +1,5 @@
-// Green sockets end to end: listen, accept, connect, GreenSocket (lib/socket.ts, lib/server.ts,
-// lib/connect.ts), on real sockets on 127.0.0.1 and ::1.
+// Green sockets end to end: listen, accept, connect, GreenSocket (lib/io/socket.ts, lib/io/server.ts,
+// lib/io/connect.ts), on real sockets on 127.0.0.1 and ::1.
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { GreenSocket, TimeoutError, connect, getHub, listen, sleep, spawn } from '../lib';

@@ -1,4 +1,4 @@
-// withTimeout (lib/timeout.ts)
+// withTimeout (lib/sync/timeout.ts)
 import { describe, expect, it } from 'vitest';
 import { TimeoutError, connect, getHub, listen, sleep, spawn, withTimeout } from '../lib';
 import type { Green } from '../lib';

@@ -1,4 +1,4 @@
-// wrapTls (lib/tls.ts): TLS on green sockets through Node's own tls module, with a self-signed
+// wrapTls (lib/io/tls.ts): TLS on green sockets through Node's own tls module, with a self-signed
 // certificate made at test time by openssl.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

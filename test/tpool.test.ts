@@ -1,10 +1,10 @@
-// tpool (lib/tpool.ts): real worker threads through piscina.
+// tpool (lib/hog/tpool.ts): real worker threads through piscina.
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, listen, sleep, spawn, tpool } from '../lib';
 import type { Green } from '../lib';
-import { closeTpool } from '../lib/tpool';
+import { closeTpool } from '../lib/hog/tpool';
 import { node, run } from './helpers/green';
 
 // The pool's idle threads would outlive the file (and its fd check) for a while.

@@ -1,4 +1,4 @@
-// trampoline (lib/trampoline.ts), on real pipes and eventfds.
+// trampoline (lib/io/trampoline.ts), on real pipes and eventfds.
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TimeoutError, getHub, sleep, spawn, trampoline } from '../lib';

@@ -1,4 +1,4 @@
-// udpSocket (lib/udp.ts)
+// udpSocket (lib/io/udp.ts)
 import { describe, expect, it } from 'vitest';
 import { TimeoutError, sleep, spawn, udpSocket } from '../lib';
 import type { Datagram, Green } from '../lib';

@@ -1,4 +1,4 @@
-// withSignal (lib/with-signal.ts)
+// withSignal (lib/sync/with-signal.ts)
 import { describe, expect, it } from 'vitest';
 import { connect, getHub, listen, sleep, spawn, withSignal } from '../lib';
 import type { Green } from '../lib';

@@ -3,7 +3,7 @@
 // With --threads N, one hub per worker thread, all listening on one port with SO_REUSEPORT.
 const path = require('node:path');
 const { Worker, isMainThread, workerData, parentPort } = require('node:worker_threads');
-const { listen, serve, spawn } = require(path.join(__dirname, '..', '..', 'dist'));
+const { listen, serve, spawn } = require(process.env.GREENHUB_DIST || path.join(__dirname, '..', '..', 'dist'));
 
 const HELLO_10 = Buffer.from('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!');
 const HELLO_11 = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!');

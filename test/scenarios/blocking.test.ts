@@ -1,4 +1,4 @@
-// detectBlocking (lib/blocking.ts, lib/watchdog-worker.js): real hogs, a real watchdog thread.
+// detectBlocking (lib/hog/blocking.ts, lib/hog/watchdog-worker.js): real hogs, a real watchdog thread.
 import { describe, expect, it } from 'vitest';
 import { connect, detectBlocking, formatReport, listen, sleep, spawn } from '../../lib';
 import type { BlockingReport, Green } from '../../lib';

@@ -1,4 +1,4 @@
-// loopingCall (lib/looping-call.ts): schedules on the monotonic clock.
+// loopingCall (lib/hog/looping-call.ts): schedules on the monotonic clock.
 import { afterEach, describe, expect, it } from 'vitest';
 import { getHub, loopingCall, sleep } from '../../lib';
 import type { Green } from '../../lib';

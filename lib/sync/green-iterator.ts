@@ -1,7 +1,7 @@
 /**
  * GreenIterator: what `imap`, `imapUnordered` and `GreenPile` return.
  */
-import type { Operation } from './types';
+import type { Operation } from '../types';
 
 /**
  * An iterator whose `next()` is an operation: `yield* it.next()` inside a greenthread, or

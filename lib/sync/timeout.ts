@@ -1,10 +1,10 @@
 /**
  * withTimeout: a deadline around any operation.
  */
-import { getHub } from './hub/hub';
-import { TimerKind } from './hub/timers';
-import type { Green, Operation } from './types';
-import { describeValue, validateMs } from './validate';
+import { getHub } from '../hub/hub';
+import { TimerKind } from '../hub/timers';
+import type { Green, Operation } from '../types';
+import { describeValue, validateMs } from '../validate';
 
 /**
  * Runs op in the calling greenthread; past `ms`, a TimeoutError (`code: 'ETIMEDOUT'`) is thrown

@@ -6,9 +6,9 @@ import { type AddressInfo, familyName, toAddressInfo } from './address';
 import { adoptableSocket } from './adopt';
 import { GreenDuplex } from './duplex';
 import { FdStream, closedError, validateBytes } from './fd-stream';
-import { K, check, native } from './native';
-import type { Green, Operation } from './types';
-import { describeValue, validateInt, validateMs } from './validate';
+import { K, check, native } from '../native';
+import type { Green, Operation } from '../types';
+import { describeValue, validateInt, validateMs } from '../validate';
 
 const CHUNK = 64 * 1024;
 

@@ -6,9 +6,9 @@
  * resumes, the item goes back (to the next getter, or into the queue where it was): a killed
  * waiter loses nothing.
  */
-import { getHub } from './hub/hub';
-import type { Green, Operation } from './types';
-import { describeValue, validateFunction, validateInt, validateMs } from './validate';
+import { getHub } from '../hub/hub';
+import type { Green, Operation } from '../types';
+import { describeValue, validateFunction, validateInt, validateMs } from '../validate';
 import { WaitList } from './wait-list';
 
 /** The storage discipline of a queue. */

@@ -3,12 +3,12 @@
  * eventlet's `hubs.trampoline`.
  */
 import { statFd } from './adopt';
-import type { Hub } from './hub/hub';
-import { getHub } from './hub/hub';
-import { waitFdReady } from './hub/fd-wait';
-import { K, native, systemError } from './native';
-import type { Green, Operation } from './types';
-import { describeValue, validateFd, validateMs } from './validate';
+import type { Hub } from '../hub/hub';
+import { getHub } from '../hub/hub';
+import { waitFdReady } from '../hub/fd-wait';
+import { K, native, systemError } from '../native';
+import type { Green, Operation } from '../types';
+import { describeValue, validateFd, validateMs } from '../validate';
 
 /** What to wait for: exactly one of `read` / `write`, and an optional timeout. */
 export interface TrampolineOptions {

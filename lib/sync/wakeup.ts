@@ -3,7 +3,7 @@
  * the bridge between stream events and greenthreads.
  */
 import { WaitList } from './wait-list';
-import type { Green } from './types';
+import type { Green } from '../types';
 
 export class Wakeup {
   readonly #waiters: WaitList;

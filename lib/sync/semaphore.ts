@@ -5,9 +5,9 @@
  * arrives later never overtakes one that waits. A waiter killed after it was handed the permit
  * but before it resumed gives the permit back.
  */
-import { getHub } from './hub/hub';
-import type { Green, Operation } from './types';
-import { describeValue, validateInt, validateMs } from './validate';
+import { getHub } from '../hub/hub';
+import type { Green, Operation } from '../types';
+import { describeValue, validateInt, validateMs } from '../validate';
 import { WaitList } from './wait-list';
 
 /**

@@ -8,14 +8,14 @@
  * drained to EAGAIN. Edge-triggered registration makes this free of lost wake-ups: data that
  * arrives after the syscall came back empty produces a new edge.
  */
-import type { AnyGreenThread } from './hub/greenthread';
-import { READY_READ, READY_WRITE, getHub } from './hub/hub';
-import { RESUME, SUSPEND_RESULT, done } from './hub/instructions';
-import { type Timer, TimerKind } from './hub/timers';
-import { waitFdReady } from './hub/fd-wait';
-import { E, native, systemError } from './native';
-import type { Green, Operation } from './types';
-import { describeValue, validateMs } from './validate';
+import type { AnyGreenThread } from '../hub/greenthread';
+import { READY_READ, READY_WRITE, getHub } from '../hub/hub';
+import { RESUME, SUSPEND_RESULT, done } from '../hub/instructions';
+import { type Timer, TimerKind } from '../hub/timers';
+import { waitFdReady } from '../hub/fd-wait';
+import { E, native, systemError } from '../native';
+import type { Green, Operation } from '../types';
+import { describeValue, validateMs } from '../validate';
 
 /** A Node-style error for a call on something already closed (`code` names what). */
 export function closedError(what: string, code: string): Error & { code: string } {

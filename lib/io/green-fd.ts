@@ -3,9 +3,9 @@
  */
 import { statFd } from './adopt';
 import { FdStream, closedError, validateBytes } from './fd-stream';
-import { K, check, native } from './native';
-import type { Green, Operation } from './types';
-import { validateFd, validateInt } from './validate';
+import { K, check, native } from '../native';
+import type { Green, Operation } from '../types';
+import { validateFd, validateInt } from '../validate';
 
 /**
  * Options of {@link GreenFd}.

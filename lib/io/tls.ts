@@ -3,14 +3,14 @@
  * greenhub has no TLS code of its own. The result reads like a GreenSocket.
  */
 import * as tls from 'node:tls';
-import { TimeoutError, isGreenletExit } from './errors';
+import { TimeoutError, isGreenletExit } from '../errors';
 import { closedError, validateBytes } from './fd-stream';
-import { getHub } from './hub/hub';
-import { Wakeup } from './wakeup';
+import { getHub } from '../hub/hub';
+import { Wakeup } from '../sync/wakeup';
 import type { GreenSocket } from './socket';
-import type { Green, Operation } from './types';
-import { describeValue, validateInt } from './validate';
-import { waitFor } from './wait-for';
+import type { Green, Operation } from '../types';
+import { describeValue, validateInt } from '../validate';
+import { waitFor } from '../wait-for';
 
 /**
  * Options of {@link wrapTls}: Node's `tls.connect` options for a client (`servername`, `ca`,

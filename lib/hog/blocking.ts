@@ -3,10 +3,10 @@
  */
 import * as path from 'node:path';
 import { isMainThread, Worker } from 'node:worker_threads';
-import { getHub, isOwnFile } from './hub/hub';
-import type { Operation } from './types';
-import { describeValue, validateFunction, validateMs } from './validate';
-import { waitFor } from './wait-for';
+import { getHub, isOwnFile } from '../hub/hub';
+import type { Operation } from '../types';
+import { describeValue, validateFunction, validateMs } from '../validate';
+import { waitFor } from '../wait-for';
 
 /** One frame of a blocking report's stack (1-based line and column). */
 export interface StackFrame {

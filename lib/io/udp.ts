@@ -5,13 +5,13 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { type AddressInfo, familyName, ipFamily, toAddressInfo, validatePort } from './address';
 import { closedError, validateBytes } from './fd-stream';
-import { waitFdReady } from './hub/fd-wait';
-import type { AnyGreenThread } from './hub/greenthread';
-import { READY_READ, READY_WRITE, getHub } from './hub/hub';
-import { E, K, type RawAddress, check, native, systemError } from './native';
-import type { Green, Operation } from './types';
-import { describeValue, validateInt, validateMs } from './validate';
-import { waitFor } from './wait-for';
+import { waitFdReady } from '../hub/fd-wait';
+import type { AnyGreenThread } from '../hub/greenthread';
+import { READY_READ, READY_WRITE, getHub } from '../hub/hub';
+import { E, K, type RawAddress, check, native, systemError } from '../native';
+import type { Green, Operation } from '../types';
+import { describeValue, validateInt, validateMs } from '../validate';
+import { waitFor } from '../wait-for';
 
 /**
  * Options of {@link udpSocket}: bind to `{ host, port }` (host an IP literal, default

@@ -1,7 +1,7 @@
 /** Address helpers shared by sockets, servers and UDP (internal). */
 import * as net from 'node:net';
-import { K, type RawAddress } from './native';
-import { describeValue } from './validate';
+import { K, type RawAddress } from '../native';
+import { describeValue } from '../validate';
 
 /**
  * An endpoint as greenhub reports it: `family` is `'IPv4'`, `'IPv6'` or `'Unix'` (then

@@ -3,13 +3,13 @@
  * `new tls.TLSSocket(duplex, { isServer: true })` work on green sockets.
  */
 import { Duplex } from 'node:stream';
-import { isGreenletExit } from './errors';
-import { getHub } from './hub/hub';
-import type { AnyGreenThread } from './hub/greenthread';
-import { Wakeup } from './wakeup';
+import { isGreenletExit } from '../errors';
+import { getHub } from '../hub/hub';
+import type { AnyGreenThread } from '../hub/greenthread';
+import { Wakeup } from '../sync/wakeup';
 import type { GreenSocket } from './socket';
-import { spawn } from './spawn';
-import type { Green } from './types';
+import { spawn } from '../spawn';
+import type { Green } from '../types';
 
 interface Pending {
   chunk: Buffer;

@@ -4,11 +4,11 @@
  * waiter that was handed a value (a permit, an item) but was killed before it resumed gives
  * the value back through `onGiveBack`: nothing is lost or given to a dead greenthread.
  */
-import { type AnyGreenThread, Wait, type Handoff, type Waitable } from './hub/greenthread';
-import { getHub, isTimeoutOf } from './hub/hub';
-import { SUSPEND_OP } from './hub/instructions';
-import { TimerKind } from './hub/timers';
-import type { Green } from './types';
+import { type AnyGreenThread, Wait, type Handoff, type Waitable } from '../hub/greenthread';
+import { getHub, isTimeoutOf } from '../hub/hub';
+import { SUSPEND_OP } from '../hub/instructions';
+import { TimerKind } from '../hub/timers';
+import type { Green } from '../types';
 
 interface Entry<D> {
   gt: AnyGreenThread;

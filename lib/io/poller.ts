@@ -8,8 +8,8 @@
  * in Python. Remove an fd before closing it: the kernel forgets a closed fd by itself, but the
  * Poller would still count it as registered (and, in callback mode, keep the process alive).
  */
-import { E, K, check, native, systemError } from './native';
-import { validateFd, validateFunction, validateInt, validateMs } from './validate';
+import { E, K, check, native, systemError } from '../native';
+import { validateFd, validateFunction, validateInt, validateMs } from '../validate';
 
 /**
  * One readiness report: the fd and the `EPOLL*` bits that are set.

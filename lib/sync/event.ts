@@ -1,9 +1,9 @@
 /**
  * Event: a value (or an error) sent once, waited for by any number of greenthreads.
  */
-import { getHub } from './hub/hub';
-import type { Green, Operation } from './types';
-import { validateMs } from './validate';
+import { getHub } from '../hub/hub';
+import type { Green, Operation } from '../types';
+import { validateMs } from '../validate';
 import { WaitList } from './wait-list';
 
 /**

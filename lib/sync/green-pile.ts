@@ -1,13 +1,13 @@
 /**
  * GreenPile: jobs spawned into a pool, results taken in spawn order (eventlet's GreenPile).
  */
-import { type AnyGreenThread } from './hub/greenthread';
-import { getHub } from './hub/hub';
+import { type AnyGreenThread } from '../hub/greenthread';
+import { getHub } from '../hub/hub';
 import type { GreenIterator } from './green-iterator';
 import { GreenPool } from './green-pool';
-import { spawn } from './spawn';
-import type { Green, Operation } from './types';
-import { describeValue, validateFunction } from './validate';
+import { spawn } from '../spawn';
+import type { Green, Operation } from '../types';
+import { describeValue, validateFunction } from '../validate';
 import { WaitList } from './wait-list';
 
 /**

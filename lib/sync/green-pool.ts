@@ -1,13 +1,13 @@
 /**
  * GreenPool: at most `size` greenthreads at once (eventlet's GreenPool).
  */
-import { GreenletExit, isGreenletExit } from './errors';
-import { type AnyGreenThread, type GreenThread, NO_ERROR } from './hub/greenthread';
-import { getHub } from './hub/hub';
+import { GreenletExit, isGreenletExit } from '../errors';
+import { type AnyGreenThread, type GreenThread, NO_ERROR } from '../hub/greenthread';
+import { getHub } from '../hub/hub';
 import type { GreenIterator } from './green-iterator';
-import { spawn } from './spawn';
-import type { Green, Operation } from './types';
-import { describeValue, validateFunction, validateInt } from './validate';
+import { spawn } from '../spawn';
+import type { Green, Operation } from '../types';
+import { describeValue, validateFunction, validateInt } from '../validate';
 import { WaitList } from './wait-list';
 
 type Job<A extends unknown[], T> = (...args: A) => Iterator<unknown, T, unknown> | Operation<T>;

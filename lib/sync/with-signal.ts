@@ -1,10 +1,10 @@
 /**
  * withSignal: an AbortSignal that cancels an operation.
  */
-import { NO_ERROR } from './hub/greenthread';
-import { getHub } from './hub/hub';
-import type { Green, Operation } from './types';
-import { describeValue } from './validate';
+import { NO_ERROR } from '../hub/greenthread';
+import { getHub } from '../hub/hub';
+import type { Green, Operation } from '../types';
+import { describeValue } from '../validate';
 
 /**
  * Runs op in the calling greenthread until `signal` aborts; then the signal's reason is thrown

@@ -5,15 +5,15 @@ import * as fs from 'node:fs';
 import { type AddressInfo, ipFamily, toAddressInfo, validatePort } from './address';
 import { adoptableSocket } from './adopt';
 import { closedError } from './fd-stream';
-import { waitFdReady } from './hub/fd-wait';
-import type { AnyGreenThread } from './hub/greenthread';
-import { READY_READ, getHub } from './hub/hub';
-import { SUSPEND_OP } from './hub/instructions';
-import { TimerKind } from './hub/timers';
-import { E, K, check, native, systemError } from './native';
+import { waitFdReady } from '../hub/fd-wait';
+import type { AnyGreenThread } from '../hub/greenthread';
+import { READY_READ, getHub } from '../hub/hub';
+import { SUSPEND_OP } from '../hub/instructions';
+import { TimerKind } from '../hub/timers';
+import { E, K, check, native, systemError } from '../native';
 import { GreenSocket } from './socket';
-import type { Green, Operation } from './types';
-import { describeValue, validateInt, validateMs } from './validate';
+import type { Green, Operation } from '../types';
+import { describeValue, validateInt, validateMs } from '../validate';
 
 /**
  * What to listen on: TCP (`host`, an IP literal, default `127.0.0.1`; `port`, 0 picks a free

@@ -1,12 +1,12 @@
 /**
  * scope: structured concurrency (effection's, trio's nursery).
  */
-import { isGreenletExit } from './errors';
-import { type AnyGreenThread, type GreenThread, NO_ERROR } from './hub/greenthread';
-import { getHub } from './hub/hub';
-import { spawn } from './spawn';
-import type { Green, Operation, SpawnOptions } from './types';
-import { validateFunction } from './validate';
+import { isGreenletExit } from '../errors';
+import { type AnyGreenThread, type GreenThread, NO_ERROR } from '../hub/greenthread';
+import { getHub } from '../hub/hub';
+import { spawn } from '../spawn';
+import type { Green, Operation, SpawnOptions } from '../types';
+import { validateFunction } from '../validate';
 import { WaitList } from './wait-list';
 
 type Job<A extends unknown[], T> = (...args: A) => Iterator<unknown, T, unknown> | Operation<T>;

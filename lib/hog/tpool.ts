@@ -6,10 +6,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import { getHub } from './hub/hub';
-import type { Green, Operation } from './types';
-import { describeValue, validateInt } from './validate';
-import { waitFor } from './wait-for';
+import { getHub } from '../hub/hub';
+import type { Green, Operation } from '../types';
+import { describeValue, validateInt } from '../validate';
+import { waitFor } from '../wait-for';
 
 /**
  * A task for the pool: the module (an absolute path or a file URL of a JS module: worker

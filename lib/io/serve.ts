@@ -1,15 +1,15 @@
 /**
  * serve(): eventlet's `serve` — the accept loop, each connection handled in its own greenthread.
  */
-import { isGreenletExit } from './errors';
-import { getHub } from './hub/hub';
-import { Wait, type AnyGreenThread, type Waitable } from './hub/greenthread';
-import { SUSPEND_OP } from './hub/instructions';
+import { isGreenletExit } from '../errors';
+import { getHub } from '../hub/hub';
+import { Wait, type AnyGreenThread, type Waitable } from '../hub/greenthread';
+import { SUSPEND_OP } from '../hub/instructions';
 import type { GreenServer } from './server';
 import type { GreenSocket } from './socket';
-import { spawn } from './spawn';
-import type { Green, Operation } from './types';
-import { validateFunction, validateInt } from './validate';
+import { spawn } from '../spawn';
+import type { Green, Operation } from '../types';
+import { validateFunction, validateInt } from '../validate';
 
 /**
  * Options of {@link serve}.

@@ -2,13 +2,13 @@
  * loopingCall: oslo.service's looping call — a function run every interval in its own
  * greenthread, on the monotonic clock.
  */
-import { GreenletExit } from './errors';
-import { type AnyGreenThread, State } from './hub/greenthread';
-import { getHub } from './hub/hub';
-import { SUSPEND_OP } from './hub/instructions';
-import { spawn } from './spawn';
-import type { Green, Operation, Priority } from './types';
-import { describeValue, validateFunction, validateMs } from './validate';
+import { GreenletExit } from '../errors';
+import { type AnyGreenThread, State } from '../hub/greenthread';
+import { getHub } from '../hub/hub';
+import { SUSPEND_OP } from '../hub/instructions';
+import { spawn } from '../spawn';
+import type { Green, Operation, Priority } from '../types';
+import { describeValue, validateFunction, validateMs } from '../validate';
 
 /**
  * Options of {@link loopingCall}.

@@ -4,15 +4,15 @@
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { validatePort } from './address';
-import { TimeoutError } from './errors';
-import { waitFdReady } from './hub/fd-wait';
-import { getHub } from './hub/hub';
-import { TimerKind } from './hub/timers';
-import { E, K, native, systemError } from './native';
+import { TimeoutError } from '../errors';
+import { waitFdReady } from '../hub/fd-wait';
+import { getHub } from '../hub/hub';
+import { TimerKind } from '../hub/timers';
+import { E, K, native, systemError } from '../native';
 import { GreenSocket } from './socket';
-import type { Green, Operation } from './types';
-import { describeValue, validateMs } from './validate';
-import { waitFor } from './wait-for';
+import type { Green, Operation } from '../types';
+import { describeValue, validateMs } from '../validate';
+import { waitFor } from '../wait-for';
 
 /**
  * Where to connect: TCP (`host`, a name or an IP literal, default `'localhost'`; `port`) or Unix
