@@ -1,7 +1,10 @@
 /**
- * The errors greenhub throws by name. Both carry a brand on `Symbol.for(...)`, so they are
- * recognised across two copies of the module in one process (which share one hub).
+ * Every error greenhub makes is built here: the two it throws by name (GreenletExit and
+ * TimeoutError, branded on `Symbol.for(...)` so two copies of the module in one process, which
+ * share one hub, recognise each other's), Node-style system errors from `-errno`, and the coded
+ * errors of green I/O (closed, role taken, line too long, end of stream).
  */
+import * as util from 'node:util';
 
 const EXIT_BRAND = Symbol.for('greenhub.GreenletExit');
 const TIMEOUT_BRAND = Symbol.for('greenhub.TimeoutError');
@@ -62,4 +65,82 @@ export class TimeoutError extends Error {
 /** Whether err is a GreenletExit from any copy of greenhub. */
 export function isGreenletExit(err: unknown): boolean {
   return err instanceof GreenletExit;
+}
+
+/** Extra facts to attach to a system error (Node's `address`/`port`, or a path). */
+export interface ErrorContext {
+  address?: string;
+  port?: number;
+  path?: string;
+  /** Text appended to the message, after the syscall and code. */
+  detail?: string;
+}
+
+/** A Node-style system error: `code`, `errno` (negative, as Node's), `syscall`, and context. */
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  address?: string;
+  port?: number;
+  path?: string;
+}
+
+/**
+ * Turns `-errno` from a native call into an Error shaped like Node's own: message
+ * `"connect ECONNREFUSED 127.0.0.1:8080"`, `code`, `errno`, `syscall`, `address`, `port`.
+ */
+export function systemError(negErrno: number, syscall: string, ctx?: ErrorContext): SystemError {
+  const errno = negErrno < 0 ? negErrno : -negErrno;
+  let code: string;
+  try {
+    code = util.getSystemErrorName(errno);
+  } catch {
+    code = `Unknown system error ${errno}`;
+  }
+  let message = `${syscall} ${code}`;
+  if (ctx?.address !== undefined) {
+    message += ` ${ctx.address}${ctx.port !== undefined && ctx.port > 0 ? `:${ctx.port}` : ''}`;
+  } else if (ctx?.path !== undefined) {
+    message += ` ${ctx.path}`;
+  }
+  if (ctx?.detail) message += ` (${ctx.detail})`;
+  const err = new Error(message) as SystemError;
+  err.errno = errno;
+  err.code = code;
+  err.syscall = syscall;
+  if (ctx?.address !== undefined) err.address = ctx.address;
+  if (ctx?.port !== undefined) err.port = ctx.port;
+  if (ctx?.path !== undefined) err.path = ctx.path;
+  Error.captureStackTrace(err, systemError);
+  return err;
+}
+
+/** An Error with a Node-style `code`. */
+export type CodedError = Error & { code: string };
+
+function coded(message: string, code: string): CodedError {
+  const err = new Error(message) as CodedError;
+  err.code = code;
+  return err;
+}
+
+/** A call on something already closed: "socket is closed", with `code` naming what (`ERR_SOCKET_CLOSED`…). */
+export function closedError(what: string, code: string): CodedError {
+  return coded(`${what} is closed`, code);
+}
+
+/** A second greenthread reading (or writing, accepting) where one at a time is the rule. */
+export function roleTakenError(what: string, role: string, holder: { id: number; name: string }): CodedError {
+  return coded(`${what} already has a ${role}: greenthread ${holder.id} (${holder.name}); one at a time`, 'ERR_ROLE_TAKEN');
+}
+
+/** readUntil/readLine found no delimiter within maxBytes. */
+export function lineTooLongError(maxBytes: number): CodedError {
+  return coded(`no delimiter within ${maxBytes} bytes`, 'ERR_LINE_TOO_LONG');
+}
+
+/** readExactly met the end of the stream first. */
+export function endOfStreamError(got: number, wanted: number): CodedError {
+  return coded(`end of stream after ${got} of ${wanted} bytes`, 'ERR_END_OF_STREAM');
 }

@@ -1,5 +1,5 @@
 // The public surface of greenhub: re-exports only (DESIGN.md, "Public surface").
-export type { Green, GreenThreadStats, Operation, Priority, SpawnOptions } from './types';
+export type { Green, GreenStream, GreenThreadStats, Operation, Priority, ReadUntilOptions, SpawnOptions } from './types';
 export { GreenletExit, TimeoutError } from './errors';
 export { GreenThread } from './hub/greenthread';
 export { getHub } from './hub/hub';
@@ -17,7 +17,6 @@ export type { ListenOptions } from './io/server';
 export { connect } from './io/connect';
 export type { ConnectOptions, ConnectCallOptions } from './io/connect';
 export { GreenSocket } from './io/socket';
-export type { ReadUntilOptions } from './io/socket';
 export type { AddressInfo } from './io/address';
 export { serve } from './io/serve';
 export type { ServeOptions } from './io/serve';

@@ -8,7 +8,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as util from 'node:util';
+import { type ErrorContext, systemError } from './errors';
 
 /** An address as the kernel reports it: `family` is AF_INET, AF_INET6 or AF_UNIX. */
 export interface RawAddress {
@@ -93,55 +93,6 @@ function load(): NativeAddon {
 export const native: NativeAddon = load();
 export const K: NativeConstants = native.constants;
 
-/** Extra facts to attach to a system error (Node's `address`/`port`, or a path). */
-export interface ErrorContext {
-  address?: string;
-  port?: number;
-  path?: string;
-  /** Text appended to the message, after the syscall and code. */
-  detail?: string;
-}
-
-/** A Node-style system error: `code`, `errno` (negative, as Node's), `syscall`, and context. */
-export interface SystemError extends Error {
-  code: string;
-  errno: number;
-  syscall: string;
-  address?: string;
-  port?: number;
-  path?: string;
-}
-
-/**
- * Turns `-errno` from a native call into an Error shaped like Node's own: message
- * `"connect ECONNREFUSED 127.0.0.1:8080"`, `code`, `errno`, `syscall`, `address`, `port`.
- */
-export function systemError(negErrno: number, syscall: string, ctx?: ErrorContext): SystemError {
-  const errno = negErrno < 0 ? negErrno : -negErrno;
-  let code: string;
-  try {
-    code = util.getSystemErrorName(errno);
-  } catch {
-    code = `Unknown system error ${errno}`;
-  }
-  let message = `${syscall} ${code}`;
-  if (ctx?.address !== undefined) {
-    message += ` ${ctx.address}${ctx.port !== undefined && ctx.port > 0 ? `:${ctx.port}` : ''}`;
-  } else if (ctx?.path !== undefined) {
-    message += ` ${ctx.path}`;
-  }
-  if (ctx?.detail) message += ` (${ctx.detail})`;
-  const err = new Error(message) as SystemError;
-  err.errno = errno;
-  err.code = code;
-  err.syscall = syscall;
-  if (ctx?.address !== undefined) err.address = ctx.address;
-  if (ctx?.port !== undefined) err.port = ctx.port;
-  if (ctx?.path !== undefined) err.path = ctx.path;
-  Error.captureStackTrace(err, systemError);
-  return err;
-}
-
 /** Returns `r` when it is not an error, else throws the system error for it. */
 export function check(r: number, syscall: string, ctx?: ErrorContext): number {
   if (r < 0) throw systemError(r, syscall, ctx);
@@ -164,6 +115,7 @@ export const E = {
   ENOBUFS: -errno.ENOBUFS,
   ENOMEM: -errno.ENOMEM,
   ECONNABORTED: -errno.ECONNABORTED,
+  EPROTO: -errno.EPROTO,
   EPIPE: -errno.EPIPE,
   ECONNRESET: -errno.ECONNRESET,
   ENOTCONN: -errno.ENOTCONN,

@@ -79,3 +79,51 @@ export interface GreenThreadStats {
   /** Time spent running, in ms (measured only while accounting is on). */
   runTimeMs: number;
 }
+
+/**
+ * Options of `readUntil` / `readLine`.
+ *
+ * @example
+ * ```ts
+ * const line = yield* sock.readLine({ maxBytes: 8 * 1024 });
+ * ```
+ */
+export interface ReadUntilOptions {
+  /** Give up with an `ERR_LINE_TOO_LONG` error past this many bytes (default 1 MiB). */
+  maxBytes?: number;
+}
+
+/**
+ * A green byte stream: what `GreenSocket`, `GreenTlsSocket` and `GreenFd` have in common, so
+ * code that speaks a protocol can take any of them. Reads share one internal buffer (mix them
+ * freely); one reader and one writer at a time.
+ *
+ * @example
+ * ```ts
+ * function* echoLines(s: GreenStream): Green<void> {
+ *   for (;;) {
+ *     const line = yield* s.readLine();
+ *     if (line.length === 0) return s.close();
+ *     yield* s.sendAll(line);
+ *   }
+ * }
+ * ```
+ */
+export interface GreenStream {
+  /** Up to `max` bytes (default 64 KiB), waiting for at least one; an empty Buffer at end of stream. */
+  recv(max?: number): Operation<Buffer>;
+  /** Into `buf`; the count, 0 at end of stream. */
+  recvInto(buf: Uint8Array): Operation<number>;
+  /** Exactly `n` bytes; end of stream first is an `ERR_END_OF_STREAM` error. */
+  readExactly(n: number): Operation<Buffer>;
+  /** Up to and including `delim`; at end of stream what is left. */
+  readUntil(delim: string | Uint8Array, options?: ReadUntilOptions): Operation<Buffer>;
+  /** One line, up to and including `'\n'`. */
+  readLine(options?: ReadUntilOptions): Operation<Buffer>;
+  /** Every byte of `data` (one buffer, or each of an array in order). */
+  sendAll(data: Uint8Array | readonly Uint8Array[]): Operation<void>;
+  /** Closes it (idempotent); blocked callers get the closed error. */
+  close(): void;
+  /** Whether close() was called. */
+  readonly closed: boolean;
+}

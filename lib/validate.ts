@@ -1,4 +1,7 @@
-/** Argument checks shared by the public API: each throws a TypeError/RangeError naming the argument. */
+/**
+ * Every argument check of the public API: each throws a TypeError/RangeError that names the
+ * argument and ends with what it got (", got …").
+ */
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -38,6 +41,42 @@ export function validateMs(v: unknown, name: string, allowInfinity = false): num
 
 export function validateFunction(v: unknown, name: string): asserts v is (...args: never[]) => unknown {
   if (typeof v !== 'function') throw new TypeError(`${name} must be a function, got ${describe(v)}`);
+}
+
+/** A Buffer or Uint8Array payload. */
+export function validateBytes(v: unknown, name: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Buffer or Uint8Array, got ${describe(v)}`);
+  return v;
+}
+
+/** A boolean, or undefined (then `fallback`). */
+export function validateBoolean(v: unknown, name: string, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+/** One of a fixed set of strings. */
+export function validateOneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T)) {
+    throw new TypeError(`${name} must be ${allowed.map((a) => `'${a}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${describe(v)}`);
+  }
+  return v as T;
+}
+
+/**
+ * An options bag: undefined (then `{}`) or a plain object whose keys are all in `known`. A key
+ * it does not know (a typo like `{ prot: 80 }`) is a TypeError, not silently ignored.
+ */
+export function validateOptions<T extends object>(v: T | undefined, name: string, known: readonly string[]): T {
+  if (v === undefined) return {} as T;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError(`${name} must be an object, got ${describe(v)}`);
+  for (const key of Object.keys(v)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`${name}: unknown option (a typo?); the options are ${known.join(', ')}, got '${key}'`);
+    }
+  }
+  return v;
 }
 
 export { describe as describeValue };

@@ -11,7 +11,9 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +39,30 @@ struct AddonData {
 };
 
 AddonData* GetData(napi_env env);
+
+// ---- errors ----
+enum class ErrorKind { Type, Range };
+
+// The one way the addon throws: a TypeError (wrong type) or RangeError (value out of range).
+// Keeps an exception already pending (throwing over one is fatal in node-addon-api). Returns
+// an empty value, so a callback can `return Throw(...)`.
+inline Napi::Value Throw(Napi::Env env, ErrorKind kind, const std::string& msg) {
+  if (env.IsExceptionPending()) return Napi::Value();
+  if (kind == ErrorKind::Range) Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+  else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return Napi::Value();
+}
+
+// Calls a syscall again while a signal interrupts it (EINTR); returns its last result.
+// Not for close() (on Linux the fd is gone after EINTR) nor a timed epoll_wait (it must retry
+// with the time that is left).
+template <typename F>
+inline auto RetryEintr(F f) -> decltype(f()) {
+  decltype(f()) r;
+  do r = f();
+  while (r < 0 && errno == EINTR);
+  return r;
+}
 
 // ---- argument helpers: each returns false after throwing a TypeError/RangeError ----
 bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t* out);

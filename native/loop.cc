@@ -151,9 +151,7 @@ static Napi::Value Attach(const Napi::CallbackInfo& info) {
     return Napi::Value();
   }
   if (len < 3) {
-    Napi::RangeError::New(env, "events buffer must hold at least one event (3 ints)")
-        .ThrowAsJavaScriptException();
-    return Napi::Value();
+    return Throw(env, ErrorKind::Range, "events buffer must hold at least one event (3 ints)");
   }
   AddonData* data = GetData(env);
   if (data->attachments.count(epfd)) return Int(env, -EEXIST);

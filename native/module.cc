@@ -48,17 +48,6 @@ static void DeleteData(napi_env, void* data, void*) { delete static_cast<AddonDa
 
 // ---- argument helpers ----
 
-static bool Fail(Napi::Env env, bool range, const std::string& msg) {
-  // Throwing over a pending exception is fatal in node-addon-api: keep the first one.
-  if (env.IsExceptionPending()) return false;
-  if (range) {
-    Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
-  } else {
-    Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
-  }
-  return false;
-}
-
 static std::string TypeName(const Napi::Value& v) {
   switch (v.Type()) {
     case napi_undefined: return "undefined";
@@ -78,13 +67,15 @@ static std::string TypeName(const Napi::Value& v) {
 bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t* out) {
   Napi::Value v = info[i];
   if (!v.IsNumber()) {
-    return Fail(info.Env(), false,
-                std::string(name) + " must be an integer, got " + TypeName(v));
+    Throw(info.Env(), ErrorKind::Type,
+          std::string(name) + " must be an integer, got " + TypeName(v));
+    return false;
   }
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(std::trunc(d) == d) || d < -2147483648.0 || d > 2147483647.0) {
-    return Fail(info.Env(), true,
-                std::string(name) + " must be a 32-bit integer, got " + std::to_string(d));
+    Throw(info.Env(), ErrorKind::Range,
+          std::string(name) + " must be a 32-bit integer, got " + std::to_string(d));
+    return false;
   }
   *out = int32_t(d);
   return true;
@@ -93,8 +84,9 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t*
 bool ArgFd(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t* out) {
   if (!ArgInt(info, i, name, out)) return false;
   if (*out < 0) {
-    return Fail(info.Env(), true,
-                std::string(name) + " must be a non-negative fd, got " + std::to_string(*out));
+    Throw(info.Env(), ErrorKind::Range,
+          std::string(name) + " must be a non-negative fd, got " + std::to_string(*out));
+    return false;
   }
   return true;
 }
@@ -102,7 +94,8 @@ bool ArgFd(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t* 
 bool ArgString(const Napi::CallbackInfo& info, size_t i, const char* name, std::string* out) {
   Napi::Value v = info[i];
   if (!v.IsString()) {
-    return Fail(info.Env(), false, std::string(name) + " must be a string, got " + TypeName(v));
+    Throw(info.Env(), ErrorKind::Type, std::string(name) + " must be a string, got " + TypeName(v));
+    return false;
   }
   *out = v.As<Napi::String>().Utf8Value();
   return true;
@@ -125,9 +118,9 @@ bool ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name, uint8_
       return true;
     }
   }
-  return Fail(info.Env(), false,
-              std::string(name) + " must be a Buffer or Uint8Array, got " +
-                  TypeName(info[i]));
+  Throw(info.Env(), ErrorKind::Type,
+        std::string(name) + " must be a Buffer or Uint8Array, got " + TypeName(info[i]));
+  return false;
 }
 
 bool ArgInt32Array(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t** data,
@@ -146,15 +139,18 @@ bool ArgInt32Array(const Napi::CallbackInfo& info, size_t i, const char* name, i
       return true;
     }
   }
-  return Fail(info.Env(), false,
-              std::string(name) + " must be an Int32Array, got " + TypeName(info[i]));
+  Throw(info.Env(), ErrorKind::Type,
+        std::string(name) + " must be an Int32Array, got " + TypeName(info[i]));
+  return false;
 }
 
 bool ArgFunction(const Napi::CallbackInfo& info, size_t i, const char* name,
                  Napi::Function* out) {
   Napi::Value v = info[i];
   if (!v.IsFunction()) {
-    return Fail(info.Env(), false, std::string(name) + " must be a function, got " + TypeName(v));
+    Throw(info.Env(), ErrorKind::Type,
+          std::string(name) + " must be a function, got " + TypeName(v));
+    return false;
   }
   *out = v.As<Napi::Function>();
   return true;

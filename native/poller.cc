@@ -31,7 +31,7 @@ int DrainEpoll(int epfd, int32_t* out, size_t maxEvents, int timeoutMs) {
   if (maxEvents > kMaxBatch) maxEvents = kMaxBatch;
   int64_t deadline = timeoutMs > 0 ? NowMs() + timeoutMs : 0;
   int n;
-  for (;;) {
+  for (;;) {  // not RetryEintr: each retry waits only for the time that is left
     n = epoll_wait(epfd, events, int(maxEvents), timeoutMs);
     if (n >= 0 || errno != EINTR) break;
     if (timeoutMs > 0) {
@@ -83,14 +83,11 @@ static Napi::Value EpollWait(const Napi::CallbackInfo& info) {
     return Napi::Value();
   }
   if (len < 3) {
-    Napi::RangeError::New(info.Env(), "events buffer must hold at least one event (3 ints)")
-        .ThrowAsJavaScriptException();
-    return Napi::Value();
+    return Throw(info.Env(), ErrorKind::Range,
+                 "events buffer must hold at least one event (3 ints)");
   }
   if (timeout < -1) {
-    Napi::RangeError::New(info.Env(), "timeoutMs must be -1 (forever) or >= 0")
-        .ThrowAsJavaScriptException();
-    return Napi::Value();
+    return Throw(info.Env(), ErrorKind::Range, "timeoutMs must be -1 (forever) or >= 0");
   }
   return Int(info.Env(), DrainEpoll(epfd, out, len / 3, timeout));
 }

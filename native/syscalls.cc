@@ -23,13 +23,6 @@
 
 namespace greenhub {
 
-static Napi::Value Throw(Napi::Env env, bool range, const std::string& msg) {
-  if (env.IsExceptionPending()) return Napi::Value();  // never throw over a pending exception
-  if (range) Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
-  else Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
-  return Napi::Value();
-}
-
 // (buf, offset, length) at args i..i+2, checked to lie inside buf.
 static bool ArgRange(const Napi::CallbackInfo& info, size_t i, uint8_t** p, size_t* n) {
   uint8_t* data;
@@ -40,7 +33,7 @@ static bool ArgRange(const Napi::CallbackInfo& info, size_t i, uint8_t** p, size
     return false;
   }
   if (off < 0 || count < 0 || size_t(off) + size_t(count) > len) {
-    Throw(info.Env(), true,
+    Throw(info.Env(), ErrorKind::Range,
           "offset " + std::to_string(off) + " and length " + std::to_string(count) +
               " do not fit in a buffer of " + std::to_string(len) + " bytes");
     return false;
@@ -167,9 +160,7 @@ static Napi::Value Connect(const Napi::CallbackInfo& info) {
   int err = 0;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgAddr(info, 1, &ss, &len, &err)) return {};
   if (err) return Int(info.Env(), err);
-  int r;
-  do r = connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
-  while (r < 0 && errno == EINTR);
+  int r = RetryEintr([&] { return connect(fd, reinterpret_cast<sockaddr*>(&ss), len); });
   return Result(info.Env(), r);
 }
 
@@ -185,9 +176,7 @@ static Napi::Value Listen(const Napi::CallbackInfo& info) {
 static Napi::Value Accept(const Napi::CallbackInfo& info) {
   int32_t fd;
   if (!ArgFd(info, 0, "fd", &fd)) return {};
-  int c;
-  do c = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  while (c < 0 && errno == EINTR);
+  int c = RetryEintr([&] { return accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); });
   if (c < 0) return Int(info.Env(), -errno);
   GetData(info.Env())->Own(c);
   return Int(info.Env(), c);
@@ -199,9 +188,7 @@ static Napi::Value Read(const Napi::CallbackInfo& info) {
   uint8_t* p;
   size_t n;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n)) return {};
-  ssize_t r;
-  do r = read(fd, p, n);
-  while (r < 0 && errno == EINTR);
+  ssize_t r = RetryEintr([&] { return read(fd, p, n); });
   return Result(info.Env(), long(r));
 }
 
@@ -212,9 +199,7 @@ static Napi::Value Write(const Napi::CallbackInfo& info) {
   uint8_t* p;
   size_t n;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n)) return {};
-  ssize_t r;
-  do r = write(fd, p, n);
-  while (r < 0 && errno == EINTR);
+  ssize_t r = RetryEintr([&] { return write(fd, p, n); });
   return Result(info.Env(), long(r));
 }
 
@@ -222,7 +207,7 @@ static Napi::Value Write(const Napi::CallbackInfo& info) {
 static bool ArgIov(const Napi::CallbackInfo& info, size_t i, struct iovec* iov, int* count) {
   Napi::Env env = info.Env();
   if (!info[i].IsArray()) {
-    Throw(env, false, "buffers must be an array of Buffers");
+    Throw(env, ErrorKind::Type, "buffers must be an array of Buffers");
     return false;
   }
   Napi::Array arr = info[i].As<Napi::Array>();
@@ -237,7 +222,7 @@ static bool ArgIov(const Napi::CallbackInfo& info, size_t i, struct iovec* iov, 
   }
   uint32_t total = arr.Length();
   if (index < 0 || uint32_t(index) > total || offset < 0) {
-    Throw(env, true, "index/offset out of range");
+    Throw(env, ErrorKind::Range, "index/offset out of range");
     return false;
   }
   int n = 0;
@@ -252,13 +237,14 @@ static bool ArgIov(const Napi::CallbackInfo& info, size_t i, struct iovec* iov, 
     if (is) napi_get_typedarray_info(env, v, &type, &len, &ptr, nullptr, nullptr);
     if (!is || (type != napi_uint8_array && type != napi_int8_array &&
                 type != napi_uint8_clamped_array)) {
-      Throw(env, false, "buffers[" + std::to_string(k) + "] must be a Buffer or Uint8Array");
+      Throw(env, ErrorKind::Type,
+            "buffers[" + std::to_string(k) + "] must be a Buffer or Uint8Array");
       return false;
     }
     size_t skip = 0;
     if (k == uint32_t(index)) {
       if (size_t(offset) > len) {
-        Throw(env, true, "offset is past the end of buffers[index]");
+        Throw(env, ErrorKind::Range, "offset is past the end of buffers[index]");
         return false;
       }
       skip = size_t(offset);
@@ -279,9 +265,7 @@ static Napi::Value Writev(const Napi::CallbackInfo& info) {
   int n = 0;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgIov(info, 1, iov, &n)) return {};
   if (n == 0) return Int(info.Env(), 0);
-  ssize_t r;
-  do r = writev(fd, iov, n);
-  while (r < 0 && errno == EINTR);
+  ssize_t r = RetryEintr([&] { return writev(fd, iov, n); });
   return Result(info.Env(), long(r));
 }
 
@@ -292,9 +276,7 @@ static Napi::Value Readv(const Napi::CallbackInfo& info) {
   int n = 0;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgIov(info, 1, iov, &n)) return {};
   if (n == 0) return Int(info.Env(), 0);
-  ssize_t r;
-  do r = readv(fd, iov, n);
-  while (r < 0 && errno == EINTR);
+  ssize_t r = RetryEintr([&] { return readv(fd, iov, n); });
   return Result(info.Env(), long(r));
 }
 
@@ -305,12 +287,11 @@ static Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   uint8_t* p;
   size_t n;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n)) return {};
-  if (!info[4].IsObject()) return Throw(info.Env(), false, "from must be an object");
+  if (!info[4].IsObject()) return Throw(info.Env(), ErrorKind::Type, "from must be an object");
   sockaddr_storage ss;
   socklen_t len = sizeof(ss);
-  ssize_t r;
-  do r = recvfrom(fd, p, n, 0, reinterpret_cast<sockaddr*>(&ss), &len);
-  while (r < 0 && errno == EINTR);
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  ssize_t r = RetryEintr([&] { return recvfrom(fd, p, n, 0, sa, &len); });
   if (r < 0) return Int(info.Env(), -errno);
   Napi::Object from = info[4].As<Napi::Object>();
   Napi::Object addr = AddrToJs(info.Env(), ss, len).As<Napi::Object>();
@@ -335,9 +316,8 @@ static Napi::Value SendTo(const Napi::CallbackInfo& info) {
     return {};
   }
   if (err) return Int(info.Env(), err);
-  ssize_t r;
-  do r = sendto(fd, p, n, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
-  while (r < 0 && errno == EINTR);
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  ssize_t r = RetryEintr([&] { return sendto(fd, p, n, MSG_NOSIGNAL, sa, len); });
   return Result(info.Env(), long(r));
 }
 
@@ -425,7 +405,7 @@ static Napi::Value Pipe2(const Napi::CallbackInfo& info) {
   int32_t* out;
   size_t len;
   if (!ArgInt32Array(info, 0, "out", &out, &len)) return {};
-  if (len < 2) return Throw(info.Env(), true, "out must hold 2 ints");
+  if (len < 2) return Throw(info.Env(), ErrorKind::Range, "out must hold 2 ints");
   int fds[2];
   if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return Int(info.Env(), -errno);
   AddonData* data = GetData(info.Env());
@@ -440,7 +420,7 @@ static Napi::Value Pipe2(const Napi::CallbackInfo& info) {
 static Napi::Value EventFd(const Napi::CallbackInfo& info) {
   int32_t init;
   if (!ArgInt(info, 0, "initval", &init)) return {};
-  if (init < 0) return Throw(info.Env(), true, "initval must be >= 0");
+  if (init < 0) return Throw(info.Env(), ErrorKind::Range, "initval must be >= 0");
   int fd = eventfd(unsigned(init), EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0) return Int(info.Env(), -errno);
   GetData(info.Env())->Own(fd);
@@ -451,11 +431,9 @@ static Napi::Value EventFd(const Napi::CallbackInfo& info) {
 static Napi::Value EventFdWrite(const Napi::CallbackInfo& info) {
   int32_t fd, value;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgInt(info, 1, "value", &value)) return {};
-  if (value <= 0) return Throw(info.Env(), true, "value must be > 0");
+  if (value <= 0) return Throw(info.Env(), ErrorKind::Range, "value must be > 0");
   uint64_t v = uint64_t(value);
-  ssize_t r;
-  do r = write(fd, &v, sizeof(v));
-  while (r < 0 && errno == EINTR);
+  ssize_t r = RetryEintr([&] { return write(fd, &v, sizeof(v)); });
   return Result(info.Env(), long(r));
 }
 
@@ -464,9 +442,7 @@ static Napi::Value EventFdRead(const Napi::CallbackInfo& info) {
   int32_t fd;
   if (!ArgFd(info, 0, "fd", &fd)) return {};
   uint64_t v = 0;
-  ssize_t r;
-  do r = read(fd, &v, sizeof(v));
-  while (r < 0 && errno == EINTR);
+  ssize_t r = RetryEintr([&] { return read(fd, &v, sizeof(v)); });
   if (r < 0) return Int(info.Env(), -errno);
   if (r != sizeof(v)) return Int(info.Env(), -EINVAL);
   return Napi::Number::New(info.Env(), double(v));
@@ -478,9 +454,7 @@ static Napi::Value Poll(const Napi::CallbackInfo& info) {
   int32_t fd, events;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgInt(info, 1, "events", &events)) return {};
   struct pollfd p = {fd, short(events), 0};
-  int r;
-  do r = poll(&p, 1, 0);
-  while (r < 0 && errno == EINTR);
+  int r = RetryEintr([&] { return poll(&p, 1, 0); });
   if (r < 0) return Int(info.Env(), -errno);
   if (p.revents & POLLNVAL) return Int(info.Env(), -EBADF);
   return Int(info.Env(), p.revents);

@@ -14,12 +14,12 @@ describe('pipe and GreenFd', () => {
     for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
     const got = await run(function* (): Green<Buffer> {
       const writer = spawn(function* () {
-        yield* w.writeAll(data);
+        yield* w.sendAll(data);
         w.close();
       });
       const chunks: Buffer[] = [];
       for (;;) {
-        const c = yield* r.read();
+        const c = yield* r.recv();
         if (c.length === 0) break;
         chunks.push(c);
       }
@@ -36,7 +36,7 @@ describe('pipe and GreenFd', () => {
     const out = await run(function* () {
       const gt = spawn(function* () {
         const buf = Buffer.alloc(16);
-        const n = yield* reader.readInto(buf);
+        const n = yield* reader.recvInto(buf);
         return buf.subarray(0, n).toString();
       });
       yield* sleep(2);
@@ -57,8 +57,8 @@ describe('pipe and GreenFd', () => {
     const g = new GreenFd(rx);
     for (const word of ['one', 'two']) native.sendto(tx, Buffer.from(word), 0, word.length, K.AF_INET, '127.0.0.1', port);
     const got = await run(function* () {
-      const a = (yield* withTimeout(1000, g.read(100))).toString();
-      const b = (yield* withTimeout(1000, g.read(100))).toString();
+      const a = (yield* withTimeout(1000, g.recv(100))).toString();
+      const b = (yield* withTimeout(1000, g.recv(100))).toString();
       return [a, b];
     });
     g.close();
@@ -83,8 +83,8 @@ describe('pipe and GreenFd', () => {
     const [r, w] = pipe();
     r.close();
     await run(function* () {
-      expect(() => r.read()).toThrow(expect.objectContaining({ code: 'ERR_FD_CLOSED' }));
-      expect(() => w.write('x' as never)).toThrow(TypeError);
+      expect(() => r.recv()).toThrow(expect.objectContaining({ code: 'ERR_FD_CLOSED' }));
+      expect(() => w.send('x' as never)).toThrow(TypeError);
     });
     w.close();
   });
@@ -94,7 +94,7 @@ describe('pipe and GreenFd', () => {
     r.close();
     const code = await run(function* (): Green<string> {
       try {
-        yield* w.writeAll(Buffer.from('nobody reads'));
+        yield* w.sendAll(Buffer.from('nobody reads'));
         return 'no error';
       } catch (e) {
         return (e as { code: string }).code;

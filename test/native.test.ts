@@ -2,7 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { E, K, native, systemError } from '../lib/native';
+import { E, K, native } from '../lib/native';
+import { systemError } from '../lib/errors';
 import { HubPoller } from '../lib/hub/poller';
 import { openFds } from './helpers/fds';
 import { ROOT, closeAll, pipe, tcpPair, writeStr } from './helpers/raw';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Timer, TimerHeap, TimerKind } from '../lib/hub/timers';
 
 function timer(deadline: number, seq: number, ref = true): Timer {
-  return new Timer(deadline, seq, TimerKind.Call, undefined, () => {}, ref, undefined);
+  return new Timer(deadline, seq, TimerKind.Wake, undefined, ref, undefined);
 }
 
 describe('TimerHeap', () => {

@@ -3,7 +3,8 @@
  */
 import * as path from 'node:path';
 import { isMainThread, Worker } from 'node:worker_threads';
-import { getHub, isOwnFile } from '../hub/hub';
+import { getHub } from '../hub/hub';
+import { isOwnFile } from '../hub/introspect';
 import type { Operation } from '../types';
 import { describeValue, validateFunction, validateMs } from '../validate';
 import { waitFor } from '../wait-for';

@@ -20,129 +20,34 @@
  * KEEP-ALIVE: the hub holds the process open exactly while it has a runnable greenthread, an fd
  * waiter, or a live timer (each of the latter two may be unref'd by its owner), like Node's own
  * handles. A greenthread waiting on a promise or an Event does not hold it.
+ *
+ * The parts live beside this file: run-queue.ts, timers.ts (the heap), fd-table.ts (readiness
+ * and fd waiters), poller.ts (epoll on Node's loop), greenthread.ts (its state), introspect.ts
+ * (dump, stats, spawn sites). This file is the turn and the greenthread lifecycle.
  */
-import * as path from 'node:path';
-import { GreenletExit, TimeoutError, isGreenletExit } from '../errors';
-import { K, native } from '../native';
+import { GreenletExit, isGreenletExit } from '../errors';
 import type { Operation, Priority } from '../types';
+import { FdTable } from './fd-table';
 import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable } from './greenthread';
 import { RESUME, SUSPEND } from './instructions';
+import {
+  type ErrorHandler,
+  type GreenThreadInfo,
+  type HubStats,
+  type WarningHandler,
+  captureSpawnSite,
+  describeYielded,
+  infoOf,
+  printError,
+  printWarning,
+} from './introspect';
 import { HubPoller } from './poller';
 import { RunQueue } from './run-queue';
-import { Timer, TimerHeap, TimerKind } from './timers';
-
-const READ_EVENTS = K.EPOLLIN | K.EPOLLRDHUP | K.EPOLLHUP | K.EPOLLERR;
-const WRITE_EVENTS = K.EPOLLOUT | K.EPOLLHUP | K.EPOLLERR;
-/** Readiness cache bits. */
-export const READY_READ = 1;
-export const READY_WRITE = 2;
-/**
- * Sticky bits: the peer shut down its writing (RDHUP), or the fd hung up / failed (HUP, ERR).
- * Once set, reads (or all I/O) never block again, so "a short read means drained" no longer
- * holds: data and the FIN can come in one edge, and no edge follows the FIN.
- */
-const READ_CLOSED = 4;
-const ALL_CLOSED = 8;
+import { Timer, TimerHeap, TimerKind, timeoutErrorOf } from './timers';
 
 const now = (): number => performance.now();
 
-const TIMER_OF_ERROR = Symbol.for('greenhub.timeoutTimer');
-
-/** @internal Whether err is the TimeoutError that timer t threw. */
-export function isTimeoutOf(err: unknown, t: Timer): boolean {
-  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[TIMER_OF_ERROR] === t;
-}
-
-/**
- * One line of `getHub().dump()`.
- *
- * @example
- * ```ts
- * for (const g of getHub().dump()) console.log(g.id, g.name, g.state, g.waitingOn ?? '');
- * ```
- */
-export interface GreenThreadInfo {
-  id: number;
-  name: string;
-  priority: Priority;
-  /** 'new' (not started), 'runnable', 'running', 'sleeping', 'waiting'. */
-  state: 'new' | 'runnable' | 'running' | 'sleeping' | 'waiting';
-  /** What it waits on, e.g. "fd 7 for read", "timer until +12.0 ms", "a promise", "greenthread 3 (worker)". */
-  waitingOn: string | null;
-  /** Time run, in ms (measured only while accounting is on). */
-  runTimeMs: number;
-  switches: number;
-  spawnSite?: string;
-}
-
-/**
- * What `getHub().stats()` returns.
- *
- * @example
- * ```ts
- * const { greenthreads, runnable, fdWaiters } = getHub().stats();
- * ```
- */
-export interface HubStats {
-  /** Live greenthreads (not yet dead). */
-  greenthreads: number;
-  /** Queued to run (including the yield lane). */
-  runnable: number;
-  /** Pending timers. */
-  timers: number;
-  /** Greenthreads waiting on an fd. */
-  fdWaiters: number;
-  /** fds registered with the hub's poller. */
-  registeredFds: number;
-  /** Greenthread resumes since the hub started. */
-  switches: number;
-  /** Turns run since the hub started. */
-  turns: number;
-  /** Errors passed to the error handler. */
-  uncaughtErrors: number;
-}
-
-/**
- * Receives an error that no waiter, `then` or `link` observed by the end of the turn in which
- * its greenthread died.
- *
- * @example
- * ```ts
- * const handler: ErrorHandler = (err, gt) => logger.error({ err, greenthread: gt.name });
- * getHub().onError(handler);
- * ```
- */
-export type ErrorHandler = (err: unknown, gt: AnyGreenThread) => void;
-
-/**
- * Receives warnings: looping-call overruns, EMFILE back-off and the like.
- *
- * @example
- * ```ts
- * getHub().onWarning((message) => logger.warn(message));
- * ```
- */
-export type WarningHandler = (message: string) => void;
-
-function defaultErrorHandler(err: unknown, gt: AnyGreenThread): void {
-  const stack = err instanceof Error ? err.stack ?? String(err) : String(err);
-  let text = `greenhub: uncaught error in greenthread "${gt.name}" (id ${gt.id}):\n${stack}\n`;
-  if (gt.spawnSite) text += `  spawned at:\n${gt.spawnSite}\n`;
-  process.stderr.write(text);
-}
-
-function defaultWarningHandler(message: string): void {
-  process.stderr.write(`greenhub warning: ${message}\n`);
-}
-
-function describeYielded(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object' || typeof v === 'function') {
-    const name = (v as { constructor?: { name?: string } }).constructor?.name;
-    return name ? `a ${name}` : 'an object';
-  }
-  return typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`;
-}
+export type { ErrorHandler, GreenThreadInfo, HubStats, WarningHandler } from './introspect';
 
 /**
  * The scheduler. Users reach it through `getHub()` for stats, dump(), handlers and settings;
@@ -184,23 +89,12 @@ export class Hub {
   readonly shared = new Int32Array(new SharedArrayBuffer(16));
 
   /** @internal */ readonly poller: HubPoller;
-  /** @internal user fds registered only for trampoline() waits (removed by the last waiter out) */
-  readonly trampolineFds = new Set<number>();
+  /** @internal readiness and the fd waiters */ readonly fds: FdTable;
   readonly #high = new RunQueue();
   #normal = new RunQueue();
   #yieldLane = new RunQueue();
   readonly #timers = new TimerHeap();
   #timerSeq = 0;
-  /**
-   * Readiness cache per fd (READY_READ | READY_WRITE): set by every event, whether or not
-   * someone waits, and cleared by the I/O code when a syscall says the fd is drained. While a
-   * bit is set, I/O tries the syscall directly; while it is clear, it parks first.
-   */
-  #ready = new Uint8Array(256);
-  #readers: (AnyGreenThread | undefined)[] = [];
-  #writers: (AnyGreenThread | undefined)[] = [];
-  #fdWaiters = 0;
-  #refFdWaiters = 0;
   #pollRefed = false;
   #inTurns = false;
   /** The setImmediate that runs the next turns (runnable work waits for it). */
@@ -218,431 +112,17 @@ export class Hub {
   #unobserved: AnyGreenThread[] = [];
   /** Names of greenthreads that ended while a blocking detector ran (a report may name one late). */
   readonly #recentlyDead = new Map<number, { name: string; spawnSite?: string }>();
-  #errorHandler: ErrorHandler = defaultErrorHandler;
-  #warningHandler: WarningHandler = defaultWarningHandler;
+  #errorHandler: ErrorHandler = printError;
+  #warningHandler: WarningHandler = printWarning;
 
   constructor() {
-    this.poller = new HubPoller((fd, events) => this.#onFdReady(fd, events));
+    this.poller = new HubPoller((fd, events) => this.fds.onEvent(fd, events));
+    this.fds = new FdTable(this, this.poller, () => this.#afterOutsideChange());
     this.poller.attach(() => this.#runTurns(), () => this.#runTurns());
   }
 
-  // ---------------------------------------------------------------- public
-
-  /** Counters. */
-  stats(): HubStats {
-    return {
-      greenthreads: this.#live.size,
-      runnable: this.#high.length + this.#normal.length + this.#yieldLane.length,
-      timers: this.#timers.size,
-      fdWaiters: this.#fdWaiters,
-      registeredFds: this.poller.registered,
-      switches: this.#switches,
-      turns: this.#turns,
-      uncaughtErrors: this.#uncaught,
-    };
-  }
-
-  /** Every live greenthread: id, name, state, what it waits on, time run. */
-  dump(): GreenThreadInfo[] {
-    const t = now();
-    const out: GreenThreadInfo[] = [];
-    for (const gt of this.#live) {
-      const info: GreenThreadInfo = {
-        id: gt.id,
-        name: gt.name,
-        priority: gt.priority,
-        state: 'waiting',
-        waitingOn: null,
-        runTimeMs: gt.runTimeMs,
-        switches: gt.switches,
-      };
-      if (gt.spawnSite) info.spawnSite = gt.spawnSite;
-      switch (gt.state) {
-        case State.New:
-          info.state = gt.startTimer ? 'sleeping' : 'new';
-          if (gt.startTimer) info.waitingOn = `start at +${(gt.startTimer.deadline - t).toFixed(1)} ms`;
-          break;
-        case State.Runnable:
-          info.state = 'runnable';
-          break;
-        case State.Running:
-          info.state = 'running';
-          break;
-        default:
-          info.waitingOn = this.#describeWait(gt, t);
-          info.state = gt.waitKind === Wait.Timer ? 'sleeping' : 'waiting';
-      }
-      out.push(info);
-    }
-    return out;
-  }
-
-  /** Sets the handler of uncaught greenthread errors (null: back to the default, which prints to stderr). */
-  onError(handler: ErrorHandler | null): void {
-    if (handler !== null && typeof handler !== 'function') throw new TypeError('onError() needs a function or null');
-    this.#errorHandler = handler ?? defaultErrorHandler;
-  }
-
-  /** Sets the handler of warnings (looping-call overruns, EMFILE back-off…; null: one line on stderr). */
-  onWarning(handler: WarningHandler | null): void {
-    if (handler !== null && typeof handler !== 'function') throw new TypeError('onWarning() needs a function or null');
-    this.#warningHandler = handler ?? defaultWarningHandler;
-  }
-
-  /** Kills every live greenthread except the caller (from inside a greenthread) with `err`. */
-  killAll(err?: unknown): void {
-    // A greenthread on the stack below the caller gets a pending kill (it dies at its next suspension).
-    for (const gt of [...this.#live]) {
-      if (gt !== this.current) this.kill(gt, err ?? new GreenletExit());
-    }
-  }
-
-  /**
-   * Kills every greenthread, again and again until none is left, so every `finally` block
-   * runs (one that suspends is killed at that suspension in the next round). Called from a
-   * greenthread, the caller is killed last, at the call site.
-   */
-  shutdown(): void {
-    for (let round = 0; round < 100; round++) {
-      const victims = [...this.#live].filter((gt) => gt !== this.current && gt.pendingKill === NO_ERROR);
-      if (victims.length === 0) break;
-      for (const gt of victims) this.kill(gt, new GreenletExit('hub shut down'));
-    }
-    if (this.current) this.kill(this.current, new GreenletExit('hub shut down'));
-  }
-
-  // ---------------------------------------------------------------- greenthreads
-
-  /** @internal */
-  spawn<T>(name: string | undefined, priority: Priority, body: (...args: never[]) => Iterator<unknown, T, unknown> | Operation<T>, args: unknown[], delayMs: number): GreenThread<T> {
-    const id = this.#nextId++;
-    const site = this.captureSpawnSites ? captureSite() : undefined;
-    const gt = new GreenThread<T>(this, id, name || body.name || `greenthread-${id}`, priority, body, args, site);
-    gt.parent = this.current;
-    this.#live.add(gt as AnyGreenThread);
-    if (delayMs > 0) {
-      gt.startTimer = this.addTimer(delayMs, TimerKind.Start, gt as AnyGreenThread, undefined, true);
-    } else {
-      this.#enqueue(gt as AnyGreenThread);
-    }
-    return gt;
-  }
-
-  /** @internal The running greenthread, or an error saying the call blocks. */
-  requireCurrent(what: string): AnyGreenThread {
-    const cur = this.current;
-    if (cur === undefined) {
-      throw new Error(`${what} blocks, so it must run inside a greenthread (spawn one and use yield*); from async code, await a greenthread instead`);
-    }
-    return cur;
-  }
-
-  /** @internal Queues gt to resume with `value` (its wait has already been undone by the waker). */
-  resumeWith(gt: AnyGreenThread, value: unknown): void {
-    if (gt.state === State.Dead) return;
-    gt.resumeValue = value;
-    gt.resumeError = NO_ERROR;
-    gt.waitKind = Wait.None;
-    this.#enqueue(gt);
-  }
-
-  /** @internal Queues gt to have `err` thrown at its suspension point. */
-  resumeThrow(gt: AnyGreenThread, err: unknown): void {
-    if (gt.state === State.Dead) return;
-    gt.resumeValue = undefined;
-    gt.resumeError = err;
-    gt.waitKind = Wait.None;
-    this.#enqueue(gt);
-  }
-
-  /** @internal Undoes gt's wait and queues err to be thrown into it (timeouts). */
-  throwInto(gt: AnyGreenThread, err: unknown): void {
-    if (gt.state === State.Dead || gt.state === State.New) return;
-    if (gt.state === State.Running) {
-      // On the stack (it caused this itself): thrown at its next suspension.
-      if (gt.pendingKill === NO_ERROR) gt.pendingKill = err;
-      return;
-    }
-    this.#giveBack(gt);
-    this.cancelWait(gt);
-    this.resumeThrow(gt, err);
-  }
-
-  /** A greenthread handed a value (a permit, an item) that it will not take: give it back. */
-  #giveBack(gt: AnyGreenThread): void {
-    const h = gt.handoff;
-    if (h !== undefined) {
-      gt.handoff = undefined;
-      h.giveBack(gt, gt.resumeValue);
-    }
-  }
-
-  /** @internal sleep(0): to the back of the next turn's queue, whatever the priority. */
-  yieldCurrent(gt: AnyGreenThread): void {
-    gt.waitKind = Wait.Yield;
-    gt.resumeValue = undefined;
-    gt.resumeError = NO_ERROR;
-    gt.state = State.Runnable;
-    this.#yieldLane.push(gt, ++gt.wakeSeq);
-  }
-
-  /** @internal Whether the current turn has run longer than timeSliceMs (one clock read). */
-  sliceExpired(): boolean {
-    return now() - this.#turnStart > this.#timeSliceMs;
-  }
-
-  /** @internal */
-  kill(gt: AnyGreenThread, err: unknown): void {
-    switch (gt.state) {
-      case State.Dead:
-        return;
-      case State.New:
-        // Not started: the body never runs.
-        if (gt.startTimer) this.#timers.remove(gt.startTimer);
-        gt.startTimer = undefined;
-        gt.wakeSeq++;
-        this.#finish(gt, undefined, err);
-        this.#afterOutsideChange();
-        return;
-      case State.Running:
-        if (gt === this.current) throw err;
-        // On the stack but not on top: it dies at its next suspension.
-        if (gt.pendingKill === NO_ERROR) gt.pendingKill = err;
-        return;
-      default: {
-        // Suspended, or woken and queued: throw at its suspension point, now.
-        this.#giveBack(gt);
-        this.cancelWait(gt);
-        gt.wakeSeq++;
-        gt.resumeValue = undefined;
-        gt.resumeError = err;
-        this.#resume(gt);
-        this.#afterOutsideChange();
-      }
-    }
-  }
-
-  /** @internal Removes gt from whatever it waits on. */
-  cancelWait(gt: AnyGreenThread): void {
-    switch (gt.waitKind) {
-      case Wait.Timer:
-        if (gt.waitTimer) this.#timers.remove(gt.waitTimer);
-        gt.waitTimer = undefined;
-        break;
-      case Wait.FdRead:
-      case Wait.FdWrite:
-        this.#dropFdWaiter(gt);
-        break;
-      case Wait.Promise:
-        gt.waitToken++;
-        break;
-      case Wait.GreenThread: {
-        const target = gt.waitObj as AnyGreenThread;
-        const i = target.waiters.indexOf(gt);
-        if (i >= 0) target.waiters.splice(i, 1);
-        break;
-      }
-      case Wait.Custom:
-        (gt.waitObj as Waitable).cancelWait(gt);
-        break;
-      default:
-        break;
-    }
-    gt.waitKind = Wait.None;
-    gt.waitObj = undefined;
-    gt.wakeSeq++; // any queued entry is now stale
-    if (gt.state === State.Runnable) gt.state = State.Suspended;
-  }
-
-  // ---------------------------------------------------------------- timers
-
-  /** @internal */
-  addTimer(ms: number, kind: TimerKind, gt: AnyGreenThread | undefined, fn: (() => void) | undefined, ref: boolean, message?: string): Timer {
-    const t = new Timer(now() + ms, this.#timerSeq++, kind, gt, fn, ref, message);
-    this.#timers.push(t);
-    if (!this.#inTurns && this.#timers.peek() === t) this.#park();
-    return t;
-  }
-
-  /** @internal Cancels a pending timer (no-op if it fired). */
-  cancelTimer(t: Timer): void {
-    this.#timers.remove(t);
-    this.#afterOutsideChange();
-  }
-
-  /**
-   * Called outside the turns (async code killed a greenthread, closed a socket, cancelled a
-   * timer): what holds the process open may have changed, and an error may await reporting.
-   */
-  #afterOutsideChange(): void {
-    if (this.#inTurns) return;
-    if (this.#unobserved.length > 0) this.wakeup();
-    this.#park();
-  }
-
-  /** @internal */
-  setTimerRef(t: Timer, ref: boolean): void {
-    this.#timers.setRef(t, ref);
-    if (!this.#inTurns) this.#park();
-  }
-
-  /** @internal sleep(ms) */
-  sleepCurrent(gt: AnyGreenThread, ms: number, ref = true): void {
-    gt.waitTimer = this.addTimer(ms, TimerKind.Wake, gt, undefined, ref);
-    gt.waitKind = Wait.Timer;
-  }
-
-  // ---------------------------------------------------------------- fds
-
-  /**
-   * @internal Parks gt until fd is readable (or writable). One reader and one writer per fd: a
-   * second concurrent one is a clear error. `ref` = this wait holds the process open.
-   */
-  waitFd(gt: AnyGreenThread, fd: number, write: boolean, ref: boolean): void {
-    const table = write ? this.#writers : this.#readers;
-    const other = table[fd];
-    if (other !== undefined && other !== gt) {
-      throw new Error(`fd ${fd} already has a ${write ? 'writer' : 'reader'}: greenthread ${other.id} (${other.name}) is waiting on it`);
-    }
-    table[fd] = gt;
-    gt.waitKind = write ? Wait.FdWrite : Wait.FdRead;
-    gt.waitFd = fd;
-    gt.waitRef = ref;
-    this.#fdWaiters++;
-    if (ref) this.#refFdWaiters++;
-  }
-
-  /** @internal Whether some greenthread waits on fd in that direction. */
-  hasFdWaiter(fd: number, write: boolean): boolean {
-    return (write ? this.#writers : this.#readers)[fd] !== undefined;
-  }
-
-  /** @internal Changes whether gt's fd wait holds the process (socket.ref()/unref()). */
-  setFdWaitRef(gt: AnyGreenThread, ref: boolean): void {
-    if ((gt.waitKind === Wait.FdRead || gt.waitKind === Wait.FdWrite) && gt.waitRef !== ref) {
-      this.#refFdWaiters += ref ? 1 : -1;
-      gt.waitRef = ref;
-      if (!this.#inTurns) this.#park();
-    }
-  }
-
-  /** @internal Registers fd with the poller (edge-triggered, once) and marks it worth trying. */
-  registerFd(fd: number): void {
-    this.poller.register(fd);
-    if (fd >= this.#ready.length) {
-      const grown = new Uint8Array(Math.max(fd + 1, this.#ready.length * 2));
-      grown.set(this.#ready);
-      this.#ready = grown;
-    }
-    this.#ready[fd] = READY_READ | READY_WRITE;
-  }
-
-  /** @internal Cached readiness bits of fd. */
-  readiness(fd: number): number {
-    return this.#ready[fd];
-  }
-
-  /** @internal The fd said it is drained in that direction (EAGAIN, or a short read/write). */
-  clearReadiness(fd: number, bits: number): void {
-    const r = this.#ready[fd];
-    if (r & ALL_CLOSED) return;
-    if (r & READ_CLOSED) bits &= ~READY_READ;
-    this.#ready[fd] = r & ~bits;
-  }
-
-  /** @internal The fd is being closed: its waiters get `err` thrown; the registration is dropped. */
-  closeFd(fd: number, err: unknown, removeFromKernel: boolean): void {
-    if (fd < this.#ready.length) this.#ready[fd] = 0;
-    for (const table of [this.#readers, this.#writers]) {
-      const gt = table[fd];
-      if (gt !== undefined) {
-        this.#dropFdWaiter(gt);
-        this.resumeThrow(gt, err);
-      }
-    }
-    this.poller.deregister(fd, removeFromKernel);
-    this.#afterOutsideChange();
-  }
-
-  #dropFdWaiter(gt: AnyGreenThread): void {
-    const table = gt.waitKind === Wait.FdWrite ? this.#writers : this.#readers;
-    if (table[gt.waitFd] === gt) {
-      table[gt.waitFd] = undefined;
-      this.#fdWaiters--;
-      if (gt.waitRef) this.#refFdWaiters--;
-    }
-    gt.waitFd = -1;
-  }
-
-  #onFdReady(fd: number, events: number): void {
-    this.#ready[fd] |=
-      (events & READ_EVENTS ? READY_READ : 0) |
-      (events & WRITE_EVENTS ? READY_WRITE : 0) |
-      (events & K.EPOLLRDHUP ? READ_CLOSED : 0) |
-      (events & (K.EPOLLHUP | K.EPOLLERR) ? ALL_CLOSED : 0);
-    if (events & READ_EVENTS) {
-      const gt = this.#readers[fd];
-      if (gt !== undefined) {
-        this.#dropFdWaiter(gt);
-        this.resumeWith(gt, events);
-      }
-    }
-    if (events & WRITE_EVENTS) {
-      const gt = this.#writers[fd];
-      if (gt !== undefined) {
-        this.#dropFdWaiter(gt);
-        this.resumeWith(gt, events);
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- errors
-
-  /** @internal A warning for the warning handler. */
-  warn(message: string): void {
-    this.#warningHandler(message);
-  }
-
-  /** @internal An error for the error handler (errors of link callbacks, handlers…). */
-  reportError(err: unknown, gt: AnyGreenThread): void {
-    this.#uncaught++;
-    try {
-      this.#errorHandler(err, gt);
-    } catch (handlerErr) {
-      // A broken handler must not corrupt the turn or swallow the next reports: its own error
-      // surfaces as an uncaught exception, after the turn.
-      process.nextTick(() => {
-        throw handlerErr;
-      });
-    }
-  }
 
   // ---------------------------------------------------------------- the turn
-
-  /** @internal Name and spawn site of a greenthread by id: live, or among those that ended while a detector ran. */
-  describeGreenThread(id: number): { name: string; spawnSite?: string } | undefined {
-    for (const gt of this.#live) if (gt.id === id) return { name: gt.name, spawnSite: gt.spawnSite };
-    return this.#recentlyDead.get(id);
-  }
-
-  /** @internal Makes sure a turn runs soon (from code outside the hub: a promise, a kill, spawn). */
-  wakeup(): void {
-    if (this.#inTurns || this.#immediate !== undefined) return;
-    // setImmediate, not a 0 ms loop timer: libuv runs a timer re-armed from its own callback
-    // again in the same pass, which would never let Node's loop reach its I/O. An immediate runs
-    // after Node's I/O phase, and holds the process open like any runnable work should.
-    this.#immediate = setImmediate(this.#runFromImmediate);
-  }
-
-  #enqueue(gt: AnyGreenThread): void {
-    if (gt.state !== State.New) gt.state = State.Runnable;
-    (gt.priority === 'high' ? this.#high : this.#normal).push(gt, ++gt.wakeSeq);
-    if (!this.#inTurns) this.wakeup();
-  }
-
-  #hasRunnable(): boolean {
-    return this.#high.length + this.#normal.length + this.#yieldLane.length > 0;
-  }
 
   /** Entered from Node's loop (a poll batch or the timer): turns until idle or the slice ends. */
   #runTurns(): void {
@@ -660,7 +140,7 @@ export class Hub {
       }
     } finally {
       this.#inTurns = false;
-      this.#park();
+      this.#returnToLoop();
     }
   }
 
@@ -724,14 +204,8 @@ export class Hub {
         // A greenthread already woken (with its result, or a handed value) keeps what it got.
         // (A greenthread in the yield lane has been handed nothing: it can be interrupted.)
         if (gt && (gt.state === State.Suspended || (gt.state === State.Runnable && gt.waitKind === Wait.Yield))) {
-          const err = new TimeoutError(t.message);
-          // Which timer threw: an operation with its own timeout tells it from an outer one.
-          Object.defineProperty(err, TIMER_OF_ERROR, { value: t });
-          this.throwInto(gt, err);
+          this.throwInto(gt, timeoutErrorOf(t));
         }
-        break;
-      case TimerKind.Call:
-        t.fn!();
         break;
     }
   }
@@ -854,7 +328,7 @@ export class Hub {
   }
 
   /** Back to Node's loop: arm the earliest deadline, set what holds the process open. */
-  #park(): void {
+  #returnToLoop(): void {
     if (this.#hasRunnable()) this.wakeup();
     const t = this.#timers.peek();
     if (t !== undefined) {
@@ -868,54 +342,297 @@ export class Hub {
     } else {
       this.poller.disarmTimer();
     }
-    const ref = this.#refFdWaiters > 0;
+    const ref = this.fds.refWaiters > 0;
     if (ref !== this.#pollRefed) {
       this.#pollRefed = ref;
       this.poller.setRef(ref);
     }
   }
 
-  #describeWait(gt: AnyGreenThread, t: number): string {
-    switch (gt.waitKind) {
-      case Wait.Yield:
-        return 'the yield lane';
-      case Wait.Timer:
-        return gt.waitTimer ? `timer until +${(gt.waitTimer.deadline - t).toFixed(1)} ms` : 'a timer';
-      case Wait.FdRead:
-        return `fd ${gt.waitFd} for read`;
-      case Wait.FdWrite:
-        return `fd ${gt.waitFd} for write`;
-      case Wait.Promise:
-        return 'a promise';
-      case Wait.GreenThread: {
-        const o = gt.waitObj as AnyGreenThread;
-        return `greenthread ${o.id} (${o.name})`;
-      }
-      case Wait.Custom:
-        return (gt.waitObj as Waitable).describeWait(gt);
-      default:
-        return 'nothing (suspended)';
+  /** @internal Makes sure a turn runs soon (from code outside the hub: a promise, a kill, spawn). */
+  wakeup(): void {
+    if (this.#inTurns || this.#immediate !== undefined) return;
+    // setImmediate, not a 0 ms loop timer: libuv runs a timer re-armed from its own callback
+    // again in the same pass, which would never let Node's loop reach its I/O. An immediate runs
+    // after Node's I/O phase, and holds the process open like any runnable work should.
+    this.#immediate = setImmediate(this.#runFromImmediate);
+  }
+
+  #enqueue(gt: AnyGreenThread): void {
+    if (gt.state !== State.New) gt.state = State.Runnable;
+    (gt.priority === 'high' ? this.#high : this.#normal).push(gt, ++gt.wakeSeq);
+    if (!this.#inTurns) this.wakeup();
+  }
+
+  #hasRunnable(): boolean {
+    return this.#high.length + this.#normal.length + this.#yieldLane.length > 0;
+  }
+
+
+  // ---------------------------------------------------------------- greenthreads
+
+  /** @internal */
+  spawn<T>(name: string | undefined, priority: Priority, body: (...args: never[]) => Iterator<unknown, T, unknown> | Operation<T>, args: unknown[], delayMs: number): GreenThread<T> {
+    const id = this.#nextId++;
+    const site = this.captureSpawnSites ? captureSpawnSite() : undefined;
+    const gt = new GreenThread<T>(this, id, name || body.name || `greenthread-${id}`, priority, body, args, site);
+    gt.parent = this.current;
+    this.#live.add(gt as AnyGreenThread);
+    if (delayMs > 0) {
+      gt.startTimer = this.addTimer(TimerKind.Start, delayMs, gt as AnyGreenThread, { ref: true });
+    } else {
+      this.#enqueue(gt as AnyGreenThread);
+    }
+    return gt;
+  }
+
+  /** @internal The running greenthread, or an error saying the call blocks. */
+  requireCurrent(what: string): AnyGreenThread {
+    const cur = this.current;
+    if (cur === undefined) {
+      throw new Error(`${what} blocks, so it must run inside a greenthread (spawn one and use yield*); from async code, await a greenthread instead`);
+    }
+    return cur;
+  }
+
+  /** @internal Queues gt to resume with `value` (its wait has already been undone by the waker). */
+  resumeWith(gt: AnyGreenThread, value: unknown): void {
+    if (gt.state === State.Dead) return;
+    gt.resumeValue = value;
+    gt.resumeError = NO_ERROR;
+    gt.waitKind = Wait.None;
+    this.#enqueue(gt);
+  }
+
+  /** @internal Queues gt to have `err` thrown at its suspension point. */
+  resumeThrow(gt: AnyGreenThread, err: unknown): void {
+    if (gt.state === State.Dead) return;
+    gt.resumeValue = undefined;
+    gt.resumeError = err;
+    gt.waitKind = Wait.None;
+    this.#enqueue(gt);
+  }
+
+  /** @internal Undoes gt's wait and queues err to be thrown into it (timeouts). */
+  throwInto(gt: AnyGreenThread, err: unknown): void {
+    if (gt.state === State.Dead || gt.state === State.New) return;
+    if (gt.state === State.Running) {
+      // On the stack (it caused this itself): thrown at its next suspension.
+      if (gt.pendingKill === NO_ERROR) gt.pendingKill = err;
+      return;
+    }
+    this.#giveBack(gt);
+    this.cancelWait(gt);
+    this.resumeThrow(gt, err);
+  }
+
+  /** A greenthread handed a value (a permit, an item) that it will not take: give it back. */
+  #giveBack(gt: AnyGreenThread): void {
+    const h = gt.handoff;
+    if (h !== undefined) {
+      gt.handoff = undefined;
+      h.giveBack(gt, gt.resumeValue);
     }
   }
-}
 
-/** greenhub's own sources (lib/ or dist/), left out of spawn sites. */
-const OWN_DIR = path.resolve(__dirname, '..');
+  /** @internal sleep(0): to the back of the next turn's queue, whatever the priority. */
+  yieldCurrent(gt: AnyGreenThread): void {
+    gt.waitKind = Wait.Yield;
+    gt.resumeValue = undefined;
+    gt.resumeError = NO_ERROR;
+    gt.state = State.Runnable;
+    this.#yieldLane.push(gt, ++gt.wakeSeq);
+  }
 
-function captureSite(): string | undefined {
-  const holder: { stack?: string } = {};
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 20;
-  Error.captureStackTrace(holder, captureSite);
-  Error.stackTraceLimit = limit;
-  const lines = (holder.stack ?? '').split('\n').slice(1);
-  const user = lines.filter((l) => !l.includes(OWN_DIR) && !l.includes('(<anonymous>)') && !l.includes('node:internal'));
-  return (user.length > 0 ? user : lines).slice(0, 8).join('\n') || undefined;
-}
+  /** @internal Whether the current turn has run longer than timeSliceMs (one clock read). */
+  sliceExpired(): boolean {
+    return now() - this.#turnStart > this.#timeSliceMs;
+  }
 
-/** @internal Whether a stack frame's file is greenhub's own. */
-export function isOwnFile(url: string): boolean {
-  return url.startsWith(OWN_DIR) || url.startsWith(`file://${OWN_DIR}`);
+  /** @internal */
+  kill(gt: AnyGreenThread, err: unknown): void {
+    switch (gt.state) {
+      case State.Dead:
+        return;
+      case State.New:
+        // Not started: the body never runs.
+        if (gt.startTimer) this.#timers.remove(gt.startTimer);
+        gt.startTimer = undefined;
+        gt.wakeSeq++;
+        this.#finish(gt, undefined, err);
+        this.#afterOutsideChange();
+        return;
+      case State.Running:
+        if (gt === this.current) throw err;
+        // On the stack but not on top: it dies at its next suspension.
+        if (gt.pendingKill === NO_ERROR) gt.pendingKill = err;
+        return;
+      default: {
+        // Suspended, or woken and queued: throw at its suspension point, now.
+        this.#giveBack(gt);
+        this.cancelWait(gt);
+        gt.wakeSeq++;
+        gt.resumeValue = undefined;
+        gt.resumeError = err;
+        this.#resume(gt);
+        this.#afterOutsideChange();
+      }
+    }
+  }
+
+  /** @internal Removes gt from whatever it waits on. */
+  cancelWait(gt: AnyGreenThread): void {
+    switch (gt.waitKind) {
+      case Wait.Timer:
+        if (gt.waitTimer) this.#timers.remove(gt.waitTimer);
+        gt.waitTimer = undefined;
+        break;
+      case Wait.FdRead:
+      case Wait.FdWrite:
+        this.fds.drop(gt);
+        break;
+      case Wait.Promise:
+        gt.waitToken++;
+        break;
+      case Wait.GreenThread: {
+        const target = gt.waitObj as AnyGreenThread;
+        const i = target.waiters.indexOf(gt);
+        if (i >= 0) target.waiters.splice(i, 1);
+        break;
+      }
+      case Wait.Custom:
+        (gt.waitObj as Waitable).cancelWait(gt);
+        break;
+      default:
+        break;
+    }
+    gt.waitKind = Wait.None;
+    gt.waitObj = undefined;
+    gt.wakeSeq++; // any queued entry is now stale
+    if (gt.state === State.Runnable) gt.state = State.Suspended;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /** @internal */
+  addTimer(kind: TimerKind, ms: number, gt: AnyGreenThread | undefined, options: { ref: boolean; message?: string }): Timer {
+    const t = new Timer(now() + ms, this.#timerSeq++, kind, gt, options.ref, options.message);
+    this.#timers.push(t);
+    if (!this.#inTurns && this.#timers.peek() === t) this.#returnToLoop();
+    return t;
+  }
+
+  /** @internal Cancels a pending timer (no-op if it fired). */
+  cancelTimer(t: Timer): void {
+    this.#timers.remove(t);
+    this.#afterOutsideChange();
+  }
+
+  /**
+   * Called outside the turns (async code killed a greenthread, closed a socket, cancelled a
+   * timer): what holds the process open may have changed, and an error may await reporting.
+   */
+  #afterOutsideChange(): void {
+    if (this.#inTurns) return;
+    if (this.#unobserved.length > 0) this.wakeup();
+    this.#returnToLoop();
+  }
+
+  /** @internal */
+  setTimerRef(t: Timer, ref: boolean): void {
+    this.#timers.setRef(t, ref);
+    if (!this.#inTurns) this.#returnToLoop();
+  }
+
+  /** @internal sleep(ms) */
+  sleepCurrent(gt: AnyGreenThread, ms: number, ref = true): void {
+    gt.waitTimer = this.addTimer(TimerKind.Wake, ms, gt, { ref });
+    gt.waitKind = Wait.Timer;
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  /** @internal A warning for the warning handler. */
+  warn(message: string): void {
+    this.#warningHandler(message);
+  }
+
+  /** @internal An error for the error handler (errors of link callbacks, handlers…). */
+  reportError(err: unknown, gt: AnyGreenThread): void {
+    this.#uncaught++;
+    try {
+      this.#errorHandler(err, gt);
+    } catch (handlerErr) {
+      // A broken handler must not corrupt the turn or swallow the next reports: its own error
+      // surfaces as an uncaught exception, after the turn.
+      process.nextTick(() => {
+        throw handlerErr;
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- public
+
+  /** Counters. */
+  stats(): HubStats {
+    return {
+      greenthreads: this.#live.size,
+      runnable: this.#high.length + this.#normal.length + this.#yieldLane.length,
+      timers: this.#timers.size,
+      fdWaiters: this.fds.waiters,
+      registeredFds: this.poller.registered,
+      switches: this.#switches,
+      turns: this.#turns,
+      uncaughtErrors: this.#uncaught,
+    };
+  }
+
+  /** Every live greenthread: id, name, state, what it waits on, time run. */
+  /** Every live greenthread: id, name, state, what it waits on, time run. */
+  dump(): GreenThreadInfo[] {
+    const t = now();
+    return Array.from(this.#live, (gt) => infoOf(gt, t));
+  }
+
+  /** Sets the handler of uncaught greenthread errors (null: back to the default, which prints to stderr). */
+  onError(handler: ErrorHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') throw new TypeError('onError() needs a function or null');
+    this.#errorHandler = handler ?? printError;
+  }
+
+  /** Sets the handler of warnings (looping-call overruns, EMFILE back-off…; null: one line on stderr). */
+  onWarning(handler: WarningHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') throw new TypeError('onWarning() needs a function or null');
+    this.#warningHandler = handler ?? printWarning;
+  }
+
+  /** Kills every live greenthread except the caller (from inside a greenthread) with `err`. */
+  killAll(err?: unknown): void {
+    // A greenthread on the stack below the caller gets a pending kill (it dies at its next suspension).
+    for (const gt of [...this.#live]) {
+      if (gt !== this.current) this.kill(gt, err ?? new GreenletExit());
+    }
+  }
+
+  /**
+   * Kills every greenthread, again and again until none is left, so every `finally` block
+   * runs (one that suspends is killed at that suspension in the next round). Called from a
+   * greenthread, the caller is killed last, at the call site.
+   */
+  shutdown(): void {
+    for (let round = 0; round < 100; round++) {
+      const victims = [...this.#live].filter((gt) => gt !== this.current && gt.pendingKill === NO_ERROR);
+      if (victims.length === 0) break;
+      for (const gt of victims) this.kill(gt, new GreenletExit('hub shut down'));
+    }
+    if (this.current) this.kill(this.current, new GreenletExit('hub shut down'));
+  }
+  /** @internal Name and spawn site of a greenthread by id: live, or among those that ended while a detector ran. */
+  describeGreenThread(id: number): { name: string; spawnSite?: string } | undefined {
+    for (const gt of this.#live) if (gt.id === id) return { name: gt.name, spawnSite: gt.spawnSite };
+    return this.#recentlyDead.get(id);
+  }
+
 }
 
 const HUB_KEY = Symbol.for('greenhub.hub');

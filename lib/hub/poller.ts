@@ -11,7 +11,8 @@
  * that has since been closed and whose number now belongs to a new registration carries the
  * old generation and is dropped here, so it never wakes the new owner.
  */
-import { E, K, check, native, systemError } from '../native';
+import { E, K, check, native } from '../native';
+import { systemError } from '../errors';
 
 /** Most events drained per batch. */
 const BATCH = 1024;

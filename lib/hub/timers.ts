@@ -3,6 +3,7 @@
  * deadline fire in the order they were set (gevent fires them in reverse; eventlet's order is
  * unspecified). Each timer knows its index, so cancelling is O(log n) and leaves nothing behind.
  */
+import { TimeoutError } from '../errors';
 import type { AnyGreenThread } from './greenthread';
 
 /** What a timer does when it fires. */
@@ -13,8 +14,6 @@ export enum TimerKind {
   Start,
   /** Throw a TimeoutError into `gt` at its suspension point. */
   Timeout,
-  /** Call `fn()`. */
-  Call,
 }
 
 export class Timer {
@@ -25,7 +24,6 @@ export class Timer {
     public seq: number,
     public kind: TimerKind,
     public gt: AnyGreenThread | undefined,
-    public fn: (() => void) | undefined,
     /** Whether this timer holds the process open. */
     public ref: boolean,
     /** For Timeout: the message of the TimeoutError. */
@@ -35,6 +33,21 @@ export class Timer {
   get live(): boolean {
     return this.index >= 0;
   }
+}
+
+const TIMER_OF_ERROR = Symbol.for('greenhub.timeoutTimer');
+
+/** The TimeoutError a Timeout timer throws, marked with the timer that threw it. */
+export function timeoutErrorOf(t: Timer): TimeoutError {
+  const err = new TimeoutError(t.message);
+  // Which timer threw: an operation with its own timeout tells it from an outer one.
+  Object.defineProperty(err, TIMER_OF_ERROR, { value: t });
+  return err;
+}
+
+/** Whether err is the TimeoutError that timer t threw. */
+export function isTimeoutOf(err: unknown, t: Timer): boolean {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[TIMER_OF_ERROR] === t;
 }
 
 function before(a: Timer, b: Timer): boolean {

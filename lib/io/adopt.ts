@@ -2,7 +2,8 @@
  * Adopting a socket fd the process already owns (socket activation, a parent process).
  */
 import * as fs from 'node:fs';
-import { K, check, native, systemError } from '../native';
+import { K, check, native } from '../native';
+import { systemError } from '../errors';
 import { describeValue, validateFd } from '../validate';
 
 /** @internal fstat of a user's fd, as a Node-style system error naming the fd when it fails. */

@@ -3,16 +3,15 @@
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
-import { validatePort } from './address';
-import { TimeoutError } from '../errors';
-import { waitFdReady } from '../hub/fd-wait';
+import { TimeoutError, systemError } from '../errors';
 import { getHub } from '../hub/hub';
 import { TimerKind } from '../hub/timers';
-import { E, K, native, systemError } from '../native';
-import { GreenSocket } from './socket';
+import { E, K, native } from '../native';
 import type { Green, Operation } from '../types';
-import { describeValue, validateMs } from '../validate';
+import { describeValue, validateMs, validateOptions } from '../validate';
 import { waitFor } from '../wait-for';
+import { validatePort } from './address';
+import { GreenSocket } from './socket';
 
 /**
  * Where to connect: TCP (`host`, a name or an IP literal, default `'localhost'`; `port`) or Unix
@@ -41,39 +40,29 @@ interface Target {
 
 /** One attempt: a non-blocking connect, then wait for writability and read SO_ERROR. */
 function* attempt(t: Target, port: number): Green<GreenSocket> {
-  const hub = getHub();
   const fd = native.socket(t.af, K.SOCK_STREAM);
   if (fd < 0) throw systemError(fd, 'socket');
-  let ok = false;
+  const context = t.af === K.AF_UNIX ? { address: t.address } : { address: t.address, port };
+  let sock: GreenSocket | undefined;
   try {
-    let r = native.connect(fd, t.af, t.address, port);
+    const r = native.connect(fd, t.af, t.address, port);
     // EAGAIN on a Unix socket means its backlog is full: an error, not a connect in progress.
-    if (r === E.EINPROGRESS || (r === E.EAGAIN && t.af !== K.AF_UNIX)) {
-      hub.registerFd(fd);
-      try {
-        yield* waitFdReady(hub, fd, true, true, -1, '');
-      } catch (e) {
-        hub.closeFd(fd, e, false);
-        throw e;
-      }
-      const soErr = native.getsockopt(fd, K.SOL_SOCKET, K.SO_ERROR);
-      r = soErr < 0 ? soErr : -soErr;
-      if (r < 0) hub.closeFd(fd, undefined, false);
-    } else if (r === 0) {
-      hub.registerFd(fd);
-    }
-    if (r < 0) throw systemError(r, 'connect', t.af === K.AF_UNIX ? { address: t.address } : { address: t.address, port });
-    ok = true;
-    return new GreenSocket(fd, t.af, true);
-  } finally {
-    if (!ok) native.close(fd);
+    const inProgress = r === E.EINPROGRESS || (r === E.EAGAIN && t.af !== K.AF_UNIX);
+    if (r < 0 && !inProgress) throw systemError(r, 'connect', context);
+    sock = new GreenSocket(fd, t.af);
+    if (inProgress) yield* sock.finishConnect(context);
+    return sock;
+  } catch (e) {
+    if (sock) sock.close();
+    else native.close(fd);
+    throw e;
   }
 }
 
 function* connectOp(targets: Target[] | string, port: number, timeoutMs: number): Green<GreenSocket> {
   const hub = getHub();
   const gt = hub.requireCurrent('connect()');
-  const timer = timeoutMs >= 0 ? hub.addTimer(timeoutMs, TimerKind.Timeout, gt, undefined, true, `connect timed out after ${timeoutMs} ms`) : undefined;
+  const timer = timeoutMs >= 0 ? hub.addTimer(TimerKind.Timeout, timeoutMs, gt, { ref: true, message: `connect timed out after ${timeoutMs} ms` }) : undefined;
   try {
     let list: Target[];
     if (typeof targets === 'string') {
@@ -111,9 +100,11 @@ function* connectOp(targets: Target[] | string, port: number, timeoutMs: number)
  * const sock = yield* connect({ host: 'localhost', port: 8080 }, { timeoutMs: 2000 });
  * ```
  */
-export function connect(options: ConnectOptions, callOptions: ConnectCallOptions = {}): Operation<GreenSocket> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`connect options must be an object, got ${describeValue(options)}`);
-  const timeoutMs = callOptions.timeoutMs === undefined ? -1 : validateMs(callOptions.timeoutMs, 'timeoutMs');
+export function connect(options: ConnectOptions, callOptions?: ConnectCallOptions): Operation<GreenSocket> {
+  if (options === undefined) throw new TypeError('connect needs options: { host, port } or { path }, got undefined');
+  validateOptions(options, 'connect options', ['host', 'port', 'path']);
+  const call = validateOptions(callOptions, 'connect call options', ['timeoutMs']);
+  const timeoutMs = call.timeoutMs === undefined ? -1 : validateMs(call.timeoutMs, 'timeoutMs');
   getHub().requireCurrent('connect()');
   if (options.path !== undefined) {
     if (typeof options.path !== 'string' || options.path.length === 0) throw new TypeError(`path must be a non-empty string, got ${describeValue(options.path)}`);

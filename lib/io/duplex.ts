@@ -1,5 +1,5 @@
 /**
- * GreenSocket → Node `stream.Duplex`, so `stream.pipeline`, `tls.connect({ socket })` and
+ * A green stream (GreenSocket, GreenFd) → Node `stream.Duplex`, so `stream.pipeline`, `tls.connect({ socket })` and
  * `new tls.TLSSocket(duplex, { isServer: true })` work on green sockets.
  */
 import { Duplex } from 'node:stream';
@@ -7,9 +7,8 @@ import { isGreenletExit } from '../errors';
 import { getHub } from '../hub/hub';
 import type { AnyGreenThread } from '../hub/greenthread';
 import { Wakeup } from '../sync/wakeup';
-import type { GreenSocket } from './socket';
 import { spawn } from '../spawn';
-import type { Green } from '../types';
+import type { Green, GreenStream } from '../types';
 
 interface Pending {
   chunk: Buffer;
@@ -17,13 +16,14 @@ interface Pending {
 }
 
 /**
- * A Duplex over a GreenSocket. Reads are pumped by a greenthread that stops while the stream's
+ * A Duplex over a green stream (what `toDuplex()` returns). Reads are pumped by a greenthread that stops while the stream's
  * buffer is full (push() returned false) and goes on at the next _read(): backpressure holds.
  * Writes go through `sendAll` in order, each callback called once its bytes are in the kernel.
  * end() half-closes (`shutdown('write')`); destroy() closes the socket; errors propagate.
  */
 export class GreenDuplex extends Duplex {
-  readonly socket: GreenSocket;
+  /** The green stream underneath. */
+  readonly stream: GreenStream & { shutdown?(how: 'write'): void };
   #wantRead = false;
   #pump: AnyGreenThread | undefined;
   readonly #readWake = new Wakeup('Duplex (reader waits for _read)');
@@ -32,9 +32,10 @@ export class GreenDuplex extends Duplex {
   #writer: AnyGreenThread | undefined;
   readonly #writeWake = new Wakeup('Duplex (writer waits for data)');
 
-  constructor(socket: GreenSocket) {
+  /** @internal use toDuplex() */
+  constructor(stream: GreenStream & { shutdown?(how: 'write'): void }) {
     super({ allowHalfOpen: true });
-    this.socket = socket;
+    this.stream = stream;
   }
 
   override _read(): void {
@@ -47,7 +48,7 @@ export class GreenDuplex extends Duplex {
     try {
       for (;;) {
         while (!this.#wantRead) yield* this.#readWake.wait();
-        const chunk = yield* this.socket.recv(64 * 1024);
+        const chunk = yield* this.stream.recv(64 * 1024);
         if (this.destroyed) return;
         if (chunk.length === 0) {
           this.push(null);
@@ -82,7 +83,7 @@ export class GreenDuplex extends Duplex {
       const next = this.#queue.shift();
       if (next !== undefined) {
         try {
-          yield* this.socket.sendAll(next.chunk);
+          yield* this.stream.sendAll(next.chunk);
           next.cb();
           if (this.destroyed) return;
         } catch (e) {
@@ -95,7 +96,9 @@ export class GreenDuplex extends Duplex {
         const cb = this.#final;
         this.#final = undefined;
         try {
-          this.socket.shutdown('write');
+          // A socket half-closes; an fd with no half-close (a pipe) is closed.
+          if (this.stream.shutdown) this.stream.shutdown('write');
+          else this.stream.close();
           cb();
         } catch (e) {
           cb(e as Error);
@@ -113,7 +116,7 @@ export class GreenDuplex extends Duplex {
     const cur = getHub().current;
     if (this.#pump !== cur) this.#pump?.kill();
     if (this.#writer !== cur) this.#writer?.kill();
-    this.socket.close();
+    this.stream.close();
     cb(err);
   }
 }

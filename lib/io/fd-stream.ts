@@ -1,44 +1,33 @@
 /**
- * The I/O loop shared by GreenSocket and GreenFd (internal).
+ * FdStream: the byte-stream half shared by GreenSocket and GreenFd — the buffered reads, send,
+ * sendAll (write and writev), toDuplex — on top of FdHandle.
  *
- * DESIGN.md's performance rule, in one place: try the syscall first, and park the greenthread
- * only when it would block. The hub's readiness cache says whether trying is worth it: an event
- * sets it; EAGAIN clears it; for stream sockets and pipes a short read or write clears it too (the
- * kernel had no more), which saves the read that would only return EAGAIN. Other fds are
- * drained to EAGAIN. Edge-triggered registration makes this free of lost wake-ups: data that
- * arrives after the syscall came back empty produces a new edge.
+ * The hot path of green I/O (an echo round trip is one read and one write) is IoOp below: the
+ * FdHandle loop written as a hand-written iterator that allocates nothing, re-armed per call.
+ * The readiness rule it applies, beyond FdHandle's: for stream sockets and pipes a short read
+ * or write clears the cached readiness (the kernel had no more), which saves the read that
+ * would only return EAGAIN; other fds are drained to EAGAIN.
  */
+import { systemError } from '../errors';
+import { type Direction, READY_READ, READY_WRITE } from '../hub/fd-table';
 import type { AnyGreenThread } from '../hub/greenthread';
-import { READY_READ, READY_WRITE, getHub } from '../hub/hub';
 import { RESUME, SUSPEND_RESULT, done } from '../hub/instructions';
 import { type Timer, TimerKind } from '../hub/timers';
-import { waitFdReady } from '../hub/fd-wait';
-import { E, native, systemError } from '../native';
-import type { Green, Operation } from '../types';
-import { describeValue, validateMs } from '../validate';
-
-/** A Node-style error for a call on something already closed (`code` names what). */
-export function closedError(what: string, code: string): Error & { code: string } {
-  const err = new Error(`${what} is closed`) as Error & { code: string };
-  err.code = code;
-  return err;
-}
-
-/** Checks a payload: a Buffer or Uint8Array. */
-export function validateBytes(v: unknown, name: string): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Buffer or Uint8Array, got ${describeValue(v)}`);
-  return v;
-}
+import { E, native } from '../native';
+import type { Green, GreenStream, Operation, ReadUntilOptions } from '../types';
+import { validateBytes } from '../validate';
+import { BufferedReader, type ByteSource } from './buffered-reader';
+import { GreenDuplex } from './duplex';
+import { FdHandle, type FdHandleOptions } from './fd-handle';
 
 const IDLE = 0;
 const ARMED = 1;
 const RUNNING = 2;
 
 /**
- * One read or write on a stream, as a hand-written iterator: the hot path of green I/O (an echo
- * round trip is one read and one write) allocates nothing. Each stream keeps one read and one
- * write op and re-arms it; an op that is armed but not yet run (the caller kept it for later)
- * is never re-armed: a fresh one is made instead.
+ * One read or write on a stream. Each stream keeps one read and one write op and re-arms it;
+ * an op that is armed but not yet run (the caller kept it for later) is never re-armed: a
+ * fresh one is made instead.
  */
 class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<number | undefined> {
   state = IDLE;
@@ -50,8 +39,11 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
   #all = false;
   #prevRole: AnyGreenThread | undefined;
   #timer: Timer | undefined;
+  readonly #bit: number;
 
-  constructor(readonly stream: FdStream, readonly write: boolean) {}
+  constructor(readonly stream: FdStream, readonly dir: Direction) {
+    this.#bit = dir === 'write' ? READY_WRITE : READY_READ;
+  }
 
   arm(buf: Uint8Array, off: number, len: number, all: boolean): this {
     this.#buf = buf;
@@ -69,10 +61,11 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
 
   next(v?: unknown): IteratorResult<unknown, number | undefined> {
     const s = this.stream;
-    const hub = s.hub;
+    const fds = s.fds;
+    const write = this.dir === 'write';
     if (this.state === ARMED) {
       try {
-        this.#prevRole = s._enter(this.write);
+        this.#prevRole = s.enter(this.dir);
       } catch (e) {
         this.#finish();
         throw e;
@@ -80,51 +73,50 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
       this.state = RUNNING;
     } else if (v === RESUME) {
       if (this.#timer !== undefined) {
-        hub.cancelTimer(this.#timer);
+        s.hub.cancelTimer(this.#timer);
         this.#timer = undefined;
       }
-      if (s._closed) {
+      if (s.isClosed) {
         this.#finish();
-        throw s._closedError();
+        throw s.closedError();
       }
     }
-    const bit = this.write ? READY_WRITE : READY_READ;
     for (;;) {
       if (this.#len === this.#done) return this.#result();
-      const fd = s._fd;
-      if (hub.readiness(fd) & bit) {
+      const fd = s.rawFd;
+      if (fds.isReady(fd, this.#bit)) {
         const want = this.#len - this.#done;
-        const n = this.write ? native.write(fd, this.#buf!, this.#off + this.#done, want) : native.read(fd, this.#buf!, this.#off, want);
+        const n = write ? native.write(fd, this.#buf!, this.#off + this.#done, want) : native.read(fd, this.#buf!, this.#off, want);
         if (n >= 0) {
           // A short read or write drained a stream. End of stream (0) stays "ready": no edge follows it.
-          if (n > 0 && n < want && s._streamLike) hub.clearReadiness(fd, bit);
-          if (this.write) {
-            s._bytesWritten += n;
+          if (n > 0 && n < want && s.streamLike) fds.clearReadiness(fd, this.#bit);
+          if (write) {
+            s.tx += n;
             this.#done += n;
             if (this.#all && this.#done < this.#len) continue;
           } else {
-            s._bytesRead += n;
+            s.rx += n;
             this.#done = n;
           }
           return this.#result();
         }
         if (n !== E.EAGAIN) {
           this.#finish();
-          throw systemError(n, this.write ? 'write' : 'read');
+          throw systemError(n, write ? 'write' : 'read');
         }
-        hub.clearReadiness(fd, bit);
+        fds.clearReadiness(fd, this.#bit);
       }
       // Would block: park until the next edge (with the stream's timeout, if any).
-      const gt = hub.current!;
+      const gt = s.hub.current!;
       try {
-        hub.waitFd(gt, fd, this.write, s._refed);
+        fds.park(gt, fd, this.dir, s.refed);
       } catch (e) {
         this.#finish();
         throw e;
       }
-      if (s._timeoutMs > 0) {
-        this.#timer = hub.addTimer(s._timeoutMs, TimerKind.Timeout, gt, undefined, s._refed,
-          `${s._describe()} ${this.write ? 'write' : 'read'} timed out after ${s._timeoutMs} ms`);
+      if (s.timeoutMs > 0) {
+        const o = s.parkOptions(this.dir);
+        this.#timer = s.hub.addTimer(TimerKind.Timeout, s.timeoutMs, gt, { ref: o.ref, message: o.timeoutMessage });
       }
       return SUSPEND_RESULT;
     }
@@ -142,7 +134,7 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
       this.stream.hub.cancelTimer(this.#timer);
       this.#timer = undefined;
     }
-    if (this.state === RUNNING) this.stream._leave(this.write, this.#prevRole);
+    if (this.state === RUNNING) this.stream.leave(this.dir, this.#prevRole);
     this.#prevRole = undefined;
     this.#buf = undefined;
     this.state = IDLE;
@@ -160,196 +152,223 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
   }
 }
 
-export abstract class FdStream {
-  /** @internal */ readonly hub = getHub();
-  /** @internal */ _fd: number;
-  /** @internal */ _closed = false;
-  /** @internal */ _refed = true;
-  /** @internal */ _timeoutMs = 0;
-  /** @internal */ _bytesRead = 0;
-  /** @internal */ _bytesWritten = 0;
-  /** @internal Stream sockets and pipes: a short read/write means drained. */ readonly _streamLike: boolean;
-  #reader: AnyGreenThread | undefined;
-  #writer: AnyGreenThread | undefined;
-  /** User fds may be duplicated elsewhere: deregister explicitly on close. */
-  readonly #removeOnClose: boolean;
+/** How an FdStream treats its fd. */
+export interface FdStreamOptions extends FdHandleOptions {
+  /** Stream sockets and pipes: a short read or write means drained. */
+  streamLike: boolean;
+}
+
+export abstract class FdStream extends FdHandle implements GreenStream, ByteSource {
+  /** @internal */ rx = 0;
+  /** @internal */ tx = 0;
+  /** @internal */ readonly streamLike: boolean;
+  readonly #in = new BufferedReader(this);
   #readOp: IoOp | undefined;
   #writeOp: IoOp | undefined;
 
   /** @internal */
-  protected constructor(fd: number, streamLike: boolean, removeOnClose: boolean, registered: boolean) {
-    this._fd = fd;
-    this._streamLike = streamLike;
-    this.#removeOnClose = removeOnClose;
-    if (!registered) this.hub.registerFd(fd);
-  }
-
-  /** @internal what this is, for messages ("socket", "fd 7") */
-  protected abstract describe(): string;
-  /** @internal the error every call gets once closed */
-  protected abstract closedError(): Error;
-
-  /** @internal */
-  _describe(): string {
-    return this.describe();
-  }
-
-  /** @internal */
-  _closedError(): Error {
-    return this.closedError();
-  }
-
-  /** The file descriptor (-1 once closed). */
-  get fd(): number {
-    return this._closed ? -1 : this._fd;
-  }
-
-  /** Whether close() was called. */
-  get closed(): boolean {
-    return this._closed;
+  protected constructor(fd: number, options: FdStreamOptions) {
+    super(fd, options);
+    this.streamLike = options.streamLike;
   }
 
   /** Bytes received so far. */
   get bytesRead(): number {
-    return this._bytesRead;
+    return this.rx;
   }
 
   /** Bytes sent so far. */
   get bytesWritten(): number {
-    return this._bytesWritten;
+    return this.tx;
+  }
+
+  override close(): void {
+    super.close();
+    this.#in.release();
+  }
+
+  // ---------------------------------------------------------------- reading (GreenStream)
+
+  /**
+   * Receives up to `max` bytes (default 64 KiB), waiting until at least one is there. Returns an
+   * empty Buffer at end of stream.
+   *
+   * @throws a system error (`ECONNRESET`…), the closed error, or TimeoutError (see setTimeout).
+   * @example
+   * ```ts
+   * for (;;) {
+   *   const data = yield* sock.recv(4096);
+   *   if (data.length === 0) break; // the peer closed
+   *   handle(data);
+   * }
+   * ```
+   */
+  recv(max = 64 * 1024): Operation<Buffer> {
+    return this.#in.recv(max);
   }
 
   /**
-   * Every blocking call on this object throws TimeoutError (`ETIMEDOUT`) once it has waited
-   * `ms` for readiness; 0 (the default) waits for ever.
+   * Receives into `buf` (at most its length); returns the count, 0 at end of stream. No
+   * allocation: the echo-server loop.
+   *
+   * @example
+   * ```ts
+   * const buf = Buffer.allocUnsafe(64 * 1024);
+   * const n: number = yield* sock.recvInto(buf);
+   * ```
    */
-  setTimeout(ms: number): this {
-    this._timeoutMs = validateMs(ms, 'ms');
-    return this;
-  }
-
-  /** Its blocking calls hold the process open (the default). */
-  ref(): this {
-    this.#setRef(true);
-    return this;
-  }
-
-  /** Its blocking calls do not hold the process open. */
-  unref(): this {
-    this.#setRef(false);
-    return this;
-  }
-
-  #setRef(ref: boolean): void {
-    this._refed = ref;
-    if (this.#reader) this.hub.setFdWaitRef(this.#reader, ref);
-    if (this.#writer) this.hub.setFdWaitRef(this.#writer, ref);
+  recvInto(buf: Uint8Array): Operation<number> {
+    return this.#in.recvInto(buf);
   }
 
   /**
-   * Closes the fd. Idempotent. Every greenthread blocked on it is woken with the closed error.
+   * Receives exactly `n` bytes. End of stream first is an error with `code:
+   * 'ERR_END_OF_STREAM'` (the bytes that did arrive stay readable).
+   *
+   * @example
+   * ```ts
+   * const header = yield* sock.readExactly(4);
+   * const body = yield* sock.readExactly(header.readUInt32BE(0));
+   * ```
    */
-  close(): void {
-    if (this._closed) return;
-    this._closed = true;
-    const fd = this._fd;
-    this.hub.closeFd(fd, this.closedError(), this.#removeOnClose);
-    this.onClose(fd);
+  readExactly(n: number): Operation<Buffer> {
+    return this.#in.readExactly(n);
   }
 
-  /** @internal releases the fd itself (subclasses may not own it) */
-  protected onClose(fd: number): void {
-    native.close(fd);
+  /**
+   * Receives up to and including `delim` (a string or bytes). At end of stream it returns what
+   * is left without the delimiter (an empty Buffer when nothing is), like a file's readline.
+   *
+   * @throws `ERR_LINE_TOO_LONG` past `maxBytes` (default 1 MiB) without a delimiter.
+   * @example
+   * ```ts
+   * const head = yield* sock.readUntil('\r\n\r\n'); // an HTTP request head
+   * ```
+   */
+  readUntil(delim: string | Uint8Array, options?: ReadUntilOptions): Operation<Buffer> {
+    return this.#in.readUntil(delim, options);
   }
 
-  /** @internal throws when closed */
-  protected checkOpen(): void {
-    if (this._closed) throw this.closedError();
+  /**
+   * Receives one line, up to and including `'\n'`; at end of stream what is left (an empty
+   * Buffer when nothing is).
+   *
+   * @example
+   * ```ts
+   * for (;;) {
+   *   const line = yield* sock.readLine();
+   *   if (line.length === 0) break;
+   *   console.log(line.toString().trimEnd());
+   * }
+   * ```
+   */
+  readLine(options?: ReadUntilOptions): Operation<Buffer> {
+    return this.#in.readUntil('\n', options);
   }
 
-  /** @internal Takes the reader (or writer) role for the running greenthread; returns the previous holder. */
-  _enter(write: boolean): AnyGreenThread | undefined {
-    if (this._closed) throw this.closedError();
-    const cur = this.hub.current ?? this.hub.requireCurrent(`${this.describe()} I/O`);
-    const other = write ? this.#writer : this.#reader;
-    if (other !== undefined && other !== cur && !other.dead) {
-      throw new Error(`${this.describe()} already has a ${write ? 'writer' : 'reader'}: greenthread ${other.id} (${other.name}); one at a time`);
-    }
-    if (write) this.#writer = cur;
-    else this.#reader = cur;
-    return other;
-  }
-
-  /** @internal Gives the role back. */
-  _leave(write: boolean, prev: AnyGreenThread | undefined): void {
-    if (write) this.#writer = prev;
-    else this.#reader = prev;
-  }
-
-  #park(write: boolean): Green<number> {
-    const ms = this._timeoutMs > 0 ? this._timeoutMs : -1;
-    return waitFdReady(this.hub, this._fd, write, this._refed, ms,
-      `${this.describe()} ${write ? 'write' : 'read'} timed out after ${this._timeoutMs} ms`);
-  }
-
-  /** @internal Reads up to len bytes into buf at off; 0 at end of stream. */
-  protected ioRead(buf: Uint8Array, off: number, len: number): Operation<number> {
+  /** @internal ByteSource: one read into buf (no buffering). */
+  fill(buf: Uint8Array, off: number, len: number): Operation<number> {
     let op = this.#readOp;
-    if (op === undefined || op.state !== IDLE) op = op === undefined ? (this.#readOp = new IoOp(this, false)) : new IoOp(this, false);
+    if (op === undefined || op.state !== IDLE) op = op === undefined ? (this.#readOp = new IoOp(this, 'read')) : new IoOp(this, 'read');
     return op.arm(buf, off, len, false) as Operation<number>;
   }
 
-  /** @internal Writes some of buf[off, off+len) (at least 1 byte unless len is 0). */
-  protected ioWrite(buf: Uint8Array, off: number, len: number): Operation<number> {
-    return this.#arm(buf, off, len, false) as Operation<number>;
+  /** @internal ByteSource */
+  enterRead(): AnyGreenThread | undefined {
+    return this.enter('read');
   }
 
-  /** @internal Writes all of buf. */
-  protected ioWriteAll(buf: Uint8Array): Operation<void> {
-    return this.#arm(buf, 0, buf.length, true) as Operation<void>;
+  /** @internal ByteSource */
+  leaveRead(prev: AnyGreenThread | undefined): void {
+    this.leave('read', prev);
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /**
+   * Sends some of `buf`, waiting until at least one byte is taken; returns how many were.
+   * Most callers want `sendAll`.
+   *
+   * @example
+   * ```ts
+   * const n = yield* sock.send(buf);
+   * ```
+   */
+  send(buf: Uint8Array): Operation<number> {
+    validateBytes(buf, 'buf');
+    this.checkOpen();
+    return this.#arm(buf, 0, buf.length, false) as Operation<number>;
+  }
+
+  /**
+   * Sends every byte of `data`, or of each buffer of an array in order (one writev per batch,
+   * no copy of the caller's buffers), waiting as the peer reads. A closed peer is `EPIPE` or
+   * `ECONNRESET`, never a SIGPIPE.
+   *
+   * @example
+   * ```ts
+   * yield* sock.sendAll([header, body]);
+   * ```
+   */
+  sendAll(data: Uint8Array | readonly Uint8Array[]): Operation<void> {
+    if (Array.isArray(data)) {
+      data.forEach((b, i) => validateBytes(b, `data[${i}]`));
+      this.checkOpen();
+      return this.#writev(data as readonly Uint8Array[]);
+    }
+    validateBytes(data, 'data');
+    this.checkOpen();
+    return this.#arm(data as Uint8Array, 0, (data as Uint8Array).length, true) as Operation<void>;
   }
 
   #arm(buf: Uint8Array, off: number, len: number, all: boolean): IoOp {
     let op = this.#writeOp;
-    if (op === undefined || op.state !== IDLE) op = op === undefined ? (this.#writeOp = new IoOp(this, true)) : new IoOp(this, true);
+    if (op === undefined || op.state !== IDLE) op = op === undefined ? (this.#writeOp = new IoOp(this, 'write')) : new IoOp(this, 'write');
     return op.arm(buf, off, len, all);
   }
 
-  /** @internal Writes every buffer, in order, with writev; no copy. */
-  protected *ioWritev(bufs: readonly Uint8Array[]): Green<void> {
-    const prev = this._enter(true);
-    const hub = this.hub;
+  /** Writes every buffer, in order, with writev; no copy. */
+  *#writev(bufs: readonly Uint8Array[]): Green<void> {
+    const prev = this.enter('write');
     let total = 0;
     for (const b of bufs) total += b.length;
     let index = 0;
     let offset = 0;
+    const attempt = (): number => native.writev(this.rawFd, bufs, index, offset);
     try {
       while (total > 0) {
-        const fd = this._fd;
-        if (hub.readiness(fd) & READY_WRITE) {
-          const n = native.writev(fd, bufs, index, offset);
-          if (n >= 0) {
-            total -= n;
-            this._bytesWritten += n;
-            // No short-write shortcut here: writev takes at most IOV_MAX buffers per call, so a
-            // complete write of those can look short. Only EAGAIN says the socket is full.
-            // Advance (index, offset) past the n bytes written.
-            let left = n + offset;
-            while (index < bufs.length && left >= bufs[index].length) {
-              left -= bufs[index].length;
-              index++;
-            }
-            offset = left;
-            continue;
-          }
-          if (n !== E.EAGAIN) throw systemError(n, 'writev');
-          hub.clearReadiness(fd, READY_WRITE);
+        // No short-write shortcut here: writev takes at most IOV_MAX buffers per call, so a
+        // complete write of those can look short. Only EAGAIN says the socket is full.
+        const n = yield* this.io('write', attempt, 'writev');
+        total -= n;
+        this.tx += n;
+        // Advance (index, offset) past the n bytes written.
+        let left = n + offset;
+        while (index < bufs.length && left >= bufs[index].length) {
+          left -= bufs[index].length;
+          index++;
         }
-        yield* this.#park(true);
-        if (this._closed) throw this.closedError();
+        offset = left;
       }
     } finally {
-      this.#writer = prev;
+      this.leave('write', prev);
     }
+  }
+
+  /**
+   * A Node `stream.Duplex` over this stream (reads pumped by a greenthread with backpressure,
+   * writes through sendAll, end() as a half-close where there is one, destroy() closing it),
+   * for `stream.pipeline`, `tls.connect({ socket })` and the rest of Node's stream world. The
+   * Duplex takes the stream over: use one or the other, not both.
+   *
+   * @example
+   * ```ts
+   * import { pipeline } from 'node:stream/promises';
+   * yield* waitFor(pipeline(fs.createReadStream('big.bin'), sock.toDuplex()));
+   * ```
+   */
+  toDuplex(): GreenDuplex {
+    this.checkOpen();
+    return new GreenDuplex(this);
   }
 }

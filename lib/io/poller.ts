@@ -8,7 +8,8 @@
  * in Python. Remove an fd before closing it: the kernel forgets a closed fd by itself, but the
  * Poller would still count it as registered (and, in callback mode, keep the process alive).
  */
-import { E, K, check, native, systemError } from '../native';
+import { E, K, check, native } from '../native';
+import { systemError } from '../errors';
 import { validateFd, validateFunction, validateInt, validateMs } from '../validate';
 
 /**

@@ -2,18 +2,16 @@
  * listen() and GreenServer: a listening socket whose accept() blocks greenthread-style.
  */
 import * as fs from 'node:fs';
-import { type AddressInfo, ipFamily, toAddressInfo, validatePort } from './address';
-import { adoptableSocket } from './adopt';
-import { closedError } from './fd-stream';
-import { waitFdReady } from '../hub/fd-wait';
-import type { AnyGreenThread } from '../hub/greenthread';
-import { READY_READ, getHub } from '../hub/hub';
+import { closedError, systemError } from '../errors';
 import { SUSPEND_OP } from '../hub/instructions';
 import { TimerKind } from '../hub/timers';
-import { E, K, check, native, systemError } from '../native';
-import { GreenSocket } from './socket';
+import { E, K, check, native } from '../native';
 import type { Green, Operation } from '../types';
-import { describeValue, validateInt, validateMs } from '../validate';
+import { describeValue, validateBoolean, validateInt, validateMs, validateOptions } from '../validate';
+import { type AddressInfo, ipFamily, toAddressInfo, validatePort } from './address';
+import { adoptableSocket } from './adopt';
+import { FdHandle } from './fd-handle';
+import { GreenSocket } from './socket';
 
 /**
  * What to listen on: TCP (`host`, an IP literal, default `127.0.0.1`; `port`, 0 picks a free
@@ -38,6 +36,12 @@ export interface ListenOptions {
 /** Back-off after EMFILE/ENFILE: no new edge will come for connections already queued. */
 const ACCEPT_BACKOFF_MS = 50;
 
+/** Out of fds or memory: accept again after a back-off, not at once. */
+function outOfResources(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'EMFILE' || code === 'ENFILE' || code === 'ENOBUFS' || code === 'ENOMEM';
+}
+
 /**
  * A listening socket. `accept()` waits for the next connection.
  *
@@ -48,46 +52,44 @@ const ACCEPT_BACKOFF_MS = 50;
  * const conn = yield* server.accept();
  * ```
  */
-export class GreenServer {
-  readonly #hub = getHub();
-  readonly #fd: number;
+export class GreenServer extends FdHandle {
   readonly #af: number;
   readonly #path: string | undefined;
-  #closed = false;
-  #refed = true;
-  #acceptor: AnyGreenThread | undefined;
-  #backingOff = false;
-
   readonly #unlinkOnClose: boolean;
+  #backingOff = false;
+  readonly #onClose: Array<() => void> = [];
+  /** One accept4, skipping connections reset before we took them. */
+  readonly #acceptOnce = (): number => {
+    let c: number;
+    do c = native.accept4(this.rawFd);
+    while (c === E.ECONNABORTED || c === E.EPROTO);
+    return c;
+  };
 
   /** @internal use listen() or listenFd() */
-  /** Adopted (listenFd): another process may hold the same socket. */
-  readonly #shared: boolean;
-  readonly #onClose: Array<() => void> = [];
-
-  constructor(fd: number, af: number, path: string | undefined, unlinkOnClose = true) {
-    this.#fd = fd;
+  constructor(fd: number, af: number, path: string | undefined, options: { adopted: boolean }) {
+    super(fd, options, 'acceptor');
     this.#af = af;
     this.#path = path;
-    this.#unlinkOnClose = unlinkOnClose;
-    this.#shared = !unlinkOnClose;
-    this.#hub.registerFd(fd);
+    // An adopted Unix socket's file was not ours to create: leave it in place.
+    this.#unlinkOnClose = !options.adopted;
   }
 
-  /** The listening fd (-1 once closed). */
-  get fd(): number {
-    return this.#closed ? -1 : this.#fd;
+  /** @internal */
+  describe(): string {
+    return 'server';
   }
 
-  get closed(): boolean {
-    return this.#closed;
+  /** @internal */
+  closedError(): Error {
+    return closedError('server', 'ERR_SERVER_NOT_RUNNING');
   }
 
   /** `{ address, family, port }` it listens on (for Unix: the path, family 'Unix', port 0). */
   address(): AddressInfo {
-    if (this.#closed) throw closedError('server', 'ERR_SERVER_NOT_RUNNING');
+    this.checkOpen();
     if (this.#path !== undefined) return { address: this.#path, family: 'Unix', port: 0 };
-    const a = native.getsockname(this.#fd);
+    const a = native.getsockname(this.rawFd);
     if (typeof a === 'number') throw systemError(a, 'getsockname');
     return toAddressInfo(a);
   }
@@ -106,71 +108,55 @@ export class GreenServer {
    * }
    * ```
    */
-  accept(options: { timeoutMs?: number } = {}): Operation<GreenSocket> {
-    const timeoutMs = options.timeoutMs === undefined ? -1 : validateMs(options.timeoutMs, 'timeoutMs');
-    if (this.#closed) throw closedError('server', 'ERR_SERVER_NOT_RUNNING');
+  accept(options?: { timeoutMs?: number }): Operation<GreenSocket> {
+    const o = validateOptions(options, 'accept options', ['timeoutMs']);
+    const timeoutMs = o.timeoutMs === undefined ? -1 : validateMs(o.timeoutMs, 'timeoutMs');
+    this.checkOpen();
     return this.#accept(timeoutMs);
   }
 
   *#accept(timeoutMs: number): Green<GreenSocket> {
-    const hub = this.#hub;
-    const cur = hub.requireCurrent('accept()');
-    if (this.#acceptor !== undefined && this.#acceptor !== cur && !this.#acceptor.dead) {
-      throw new Error(`server already has an acceptor: greenthread ${this.#acceptor.id} (${this.#acceptor.name})`);
-    }
-    this.#acceptor = cur;
-    const deadline = timeoutMs >= 0 ? hub.addTimer(timeoutMs, TimerKind.Timeout, cur, undefined, this.#refed, `accept timed out after ${timeoutMs} ms`) : undefined;
+    const hub = this.hub;
+    const prev = this.enter('read');
+    const gt = hub.current!;
+    const deadline = timeoutMs >= 0 ? hub.addTimer(TimerKind.Timeout, timeoutMs, gt, { ref: this.refed, message: `accept timed out after ${timeoutMs} ms` }) : undefined;
     try {
       for (;;) {
-        if (this.#closed) throw closedError('server', 'ERR_SERVER_NOT_RUNNING');
-        if (hub.readiness(this.#fd) & READY_READ) {
-          const c = native.accept4(this.#fd);
-          if (c >= 0) {
-            if (this.#backingOff) this.#backingOff = false;
-            try {
-              return new GreenSocket(c, this.#af);
-            } catch (e) {
-              native.close(c); // could not register it: do not leak it
-              throw e;
-            }
+        let c: number;
+        try {
+          c = yield* this.io('read', this.#acceptOnce, 'accept');
+        } catch (e) {
+          if (!outOfResources(e)) throw e;
+          if (!this.#backingOff) {
+            this.#backingOff = true;
+            hub.warn(`accept: ${(e as { code: string }).code} (out of file descriptors); retrying every ${ACCEPT_BACKOFF_MS} ms until some are free`);
           }
-          if (c === E.EAGAIN) {
-            hub.clearReadiness(this.#fd, READY_READ);
-          } else if (c === E.ECONNABORTED || c === -71 /* EPROTO */) {
-            continue; // reset before we accepted it: take the next
-          } else if (c === E.EMFILE || c === E.ENFILE || c === E.ENOBUFS || c === E.ENOMEM) {
-            if (!this.#backingOff) {
-              this.#backingOff = true;
-              hub.warn(`accept: ${systemError(c, 'accept').code} (out of file descriptors); retrying every ${ACCEPT_BACKOFF_MS} ms until some are free`);
-            }
-            yield* this.#sleep(ACCEPT_BACKOFF_MS);
-            continue;
-          } else {
-            throw systemError(c, 'accept');
-          }
+          yield* this.#sleep(ACCEPT_BACKOFF_MS);
+          continue;
         }
-        yield* waitFdReady(hub, this.#fd, false, this.#refed, -1, '');
+        this.#backingOff = false;
+        try {
+          return new GreenSocket(c, this.#af);
+        } catch (e) {
+          native.close(c); // could not register it: do not leak it
+          throw e;
+        }
       }
     } finally {
       if (deadline) hub.cancelTimer(deadline);
-      if (this.#acceptor === cur) this.#acceptor = undefined;
+      this.leave('read', prev);
     }
   }
 
   *#sleep(ms: number): Green<void> {
-    const hub = this.#hub;
-    const gt = hub.requireCurrent('accept()');
-    hub.sleepCurrent(gt, ms, this.#refed);
+    this.hub.sleepCurrent(this.hub.current!, ms, this.refed);
     yield* SUSPEND_OP as Iterator<unknown, void, unknown> & Iterable<unknown>;
   }
 
-  /** Stops listening. Idempotent. A greenthread blocked in accept() gets the closed error. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#hub.closeFd(this.#fd, closedError('server', 'ERR_SERVER_NOT_RUNNING'), this.#shared);
+  /** @internal */
+  protected override release(fd: number): void {
     for (const cb of this.#onClose.splice(0)) cb();
-    native.close(this.#fd);
+    native.close(fd);
     if (this.#unlinkOnClose && this.#path !== undefined && this.#path !== '' && !this.#path.startsWith('\0')) {
       try {
         fs.unlinkSync(this.#path);
@@ -182,22 +168,8 @@ export class GreenServer {
 
   /** @internal Runs cb when the server closes (serve() parked at its concurrency limit). */
   onClose(cb: () => void): void {
-    if (this.#closed) cb();
+    if (this.isClosed) cb();
     else this.#onClose.push(cb);
-  }
-
-  /** A waiting accept() holds the process open (the default). */
-  ref(): this {
-    this.#refed = true;
-    if (this.#acceptor) this.#hub.setFdWaitRef(this.#acceptor, true);
-    return this;
-  }
-
-  /** A waiting accept() does not hold the process open. */
-  unref(): this {
-    this.#refed = false;
-    if (this.#acceptor) this.#hub.setFdWaitRef(this.#acceptor, false);
-    return this;
   }
 }
 
@@ -213,7 +185,7 @@ export class GreenServer {
  * ```
  */
 export function listen(options: ListenOptions = {}): GreenServer {
-  if (options === null || typeof options !== 'object') throw new TypeError(`listen options must be an object, got ${describeValue(options)}`);
+  validateOptions(options, 'listen options', ['host', 'port', 'path', 'backlog', 'reusePort']);
   const backlog = options.backlog === undefined ? 511 : validateInt(options.backlog, 'backlog', 0, 0x7fffffff);
   if (options.path !== undefined) {
     if (typeof options.path !== 'string' || options.path.length === 0) throw new TypeError(`path must be a non-empty string, got ${describeValue(options.path)}`);
@@ -224,16 +196,16 @@ export function listen(options: ListenOptions = {}): GreenServer {
       native.close(fd);
       throw systemError(r, r1 < 0 ? 'bind' : 'listen', { address: options.path });
     }
-    return new GreenServer(fd, K.AF_UNIX, options.path);
+    return new GreenServer(fd, K.AF_UNIX, options.path, { adopted: false });
   }
   const host = options.host ?? '127.0.0.1';
   const af = ipFamily(host);
   const port = validatePort(options.port ?? 0);
-  if (options.reusePort !== undefined && typeof options.reusePort !== 'boolean') throw new TypeError('reusePort must be a boolean');
+  const reusePort = validateBoolean(options.reusePort, 'reusePort', false);
   const fd = check(native.socket(af, K.SOCK_STREAM), 'socket');
   let r = native.setsockopt(fd, K.SOL_SOCKET, K.SO_REUSEADDR, 1);
   let syscall = 'setsockopt';
-  if (r >= 0 && options.reusePort) r = native.setsockopt(fd, K.SOL_SOCKET, K.SO_REUSEPORT, 1);
+  if (r >= 0 && reusePort) r = native.setsockopt(fd, K.SOL_SOCKET, K.SO_REUSEPORT, 1);
   if (r >= 0) {
     syscall = 'bind';
     r = native.bind(fd, af, host, port);
@@ -246,7 +218,7 @@ export function listen(options: ListenOptions = {}): GreenServer {
     native.close(fd);
     throw systemError(r, syscall, { address: host, port });
   }
-  return new GreenServer(fd, af, undefined);
+  return new GreenServer(fd, af, undefined, { adopted: false });
 }
 
 /**
@@ -263,5 +235,5 @@ export function listen(options: ListenOptions = {}): GreenServer {
  */
 export function listenFd(fd: number): GreenServer {
   const { af, path } = adoptableSocket(fd, true, 'listenFd');
-  return new GreenServer(fd, af, path, false);
+  return new GreenServer(fd, af, path, { adopted: true });
 }

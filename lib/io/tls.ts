@@ -3,14 +3,16 @@
  * greenhub has no TLS code of its own. The result reads like a GreenSocket.
  */
 import * as tls from 'node:tls';
-import { TimeoutError, isGreenletExit } from '../errors';
-import { closedError, validateBytes } from './fd-stream';
+import { TimeoutError, closedError, isGreenletExit } from '../errors';
+import type { AnyGreenThread } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import { Wakeup } from '../sync/wakeup';
-import type { GreenSocket } from './socket';
-import type { Green, Operation } from '../types';
-import { describeValue, validateInt } from '../validate';
+import type { Green, GreenStream, Operation, ReadUntilOptions } from '../types';
+import { describeValue, validateBytes, validateOneOf } from '../validate';
 import { waitFor } from '../wait-for';
+import { BufferedReader, type ByteSource } from './buffered-reader';
+import type { GreenSocket } from './socket';
+import { Role } from './role';
 
 /**
  * Options of {@link wrapTls}: Node's `tls.connect` options for a client (`servername`, `ca`,
@@ -85,8 +87,8 @@ function* wrapOp(sock: GreenSocket, options: WrapTlsOptions): Green<GreenTlsSock
 }
 
 /**
- * A TLS connection with GreenSocket's blocking-style calls. `tlsSocket` is Node's TLSSocket
- * underneath (peer certificate, ALPN, cipher…).
+ * A TLS connection with GreenSocket's blocking-style calls (a GreenStream). `tlsSocket` is
+ * Node's TLSSocket underneath (peer certificate, ALPN, cipher…).
  *
  * @example
  * ```ts
@@ -95,13 +97,15 @@ function* wrapOp(sock: GreenSocket, options: WrapTlsOptions): Green<GreenTlsSock
  * tlsSock.close();
  * ```
  */
-export class GreenTlsSocket {
+export class GreenTlsSocket implements GreenStream, ByteSource {
   readonly tlsSocket: tls.TLSSocket;
-  #chunks: Buffer[] = [];
-  #length = 0;
+  /** Decrypted bytes taken from the TLS layer and not yet handed to the reader. */
+  #pending: Buffer | undefined;
   #ended = false;
   #error: Error | undefined;
   #closed = false;
+  readonly #in = new BufferedReader(this);
+  readonly #reader = new Role('reader');
   readonly #readable = new Wakeup('TLS read');
   readonly #drained = new Wakeup('TLS write (waiting for drain)');
 
@@ -126,6 +130,7 @@ export class GreenTlsSocket {
     t.on('drain', () => this.#drained.notify());
   }
 
+  /** Whether close() was called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -135,110 +140,71 @@ export class GreenTlsSocket {
     return this.tlsSocket.authorized;
   }
 
-  #check(): void {
+  /** @internal */
+  checkOpen(): void {
     if (this.#closed) throw closedError('TLS socket', 'ERR_SOCKET_CLOSED');
   }
 
-  /** Pulls what the TLS layer has decrypted; waits for more; 0 at end of stream. */
-  *#fill(): Green<number> {
-    for (;;) {
-      this.#check();
-      const c = this.tlsSocket.read() as Buffer | null;
-      if (c !== null && c.length > 0) {
-        this.#chunks.push(c);
-        this.#length += c.length;
-        return c.length;
-      }
-      if (this.#error) throw this.#error;
-      if (this.#ended) return 0;
-      yield* this.#readable.wait();
-    }
+  /** @internal ByteSource */
+  enterRead(): AnyGreenThread | undefined {
+    this.checkOpen();
+    return this.#reader.take(getHub().requireCurrent('TLS socket I/O'), 'TLS socket');
   }
 
-  #take(n: number): Buffer {
-    const out = Buffer.allocUnsafe(n);
-    let off = 0;
-    while (off < n) {
-      const c = this.#chunks[0];
-      const k = Math.min(c.length, n - off);
-      c.copy(out, off, 0, k);
-      off += k;
-      if (k === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(k);
-    }
-    this.#length -= n;
-    return out;
+  /** @internal ByteSource */
+  leaveRead(prev: AnyGreenThread | undefined): void {
+    this.#reader.give(prev);
   }
 
-  /** Up to max bytes (default 64 KiB); an empty Buffer at end of stream. */
-  recv(max = 64 * 1024): Operation<Buffer> {
-    validateInt(max, 'max', 1, 0x7fffffff);
-    this.#check();
-    const self = this;
-    return (function* recv(): Green<Buffer> {
-      if (self.#length === 0 && (yield* self.#fill()) === 0) return Buffer.alloc(0);
-      return self.#take(Math.min(max, self.#length));
-    })();
+  /** @internal ByteSource: copies what the TLS layer has decrypted; waits for more; 0 at end of stream. */
+  fill(buf: Uint8Array, off: number, len: number): Operation<number> {
+    return this.#fill(buf, off, len);
   }
 
-  /** Into buf; the count, 0 at end of stream. */
-  recvInto(buf: Uint8Array): Operation<number> {
-    validateBytes(buf, 'buf');
-    this.#check();
-    const self = this;
-    return (function* recvInto(): Green<number> {
-      if (buf.length === 0) return 0;
-      if (self.#length === 0 && (yield* self.#fill()) === 0) return 0;
-      const out = self.#take(Math.min(buf.length, self.#length));
-      buf.set(out);
-      return out.length;
-    })();
-  }
-
-  /** Exactly n bytes; end of stream first is an `ERR_END_OF_STREAM` error. */
-  readExactly(n: number): Operation<Buffer> {
-    validateInt(n, 'n', 0, 0x7fffffff);
-    this.#check();
-    const self = this;
-    return (function* readExactly(): Green<Buffer> {
-      while (self.#length < n) {
-        if ((yield* self.#fill()) === 0) {
-          const err = new Error(`end of stream after ${self.#length} of ${n} bytes`) as Error & { code: string };
-          err.code = 'ERR_END_OF_STREAM';
-          throw err;
-        }
-      }
-      return self.#take(n);
-    })();
-  }
-
-  /** Up to and including delim; at end of stream what is left. */
-  readUntil(delim: string | Uint8Array, options: { maxBytes?: number } = {}): Operation<Buffer> {
-    const d = typeof delim === 'string' ? Buffer.from(delim) : delim instanceof Uint8Array ? Buffer.from(delim) : undefined;
-    if (d === undefined || d.length === 0) throw new TypeError('delim must be a non-empty string or Buffer');
-    const maxBytes = options.maxBytes === undefined ? 1 << 20 : validateInt(options.maxBytes, 'maxBytes', 1, 0x7fffffff);
-    this.#check();
-    const self = this;
-    return (function* readUntil(): Green<Buffer> {
+  *#fill(buf: Uint8Array, off: number, len: number): Green<number> {
+    const prev = this.enterRead();
+    try {
       for (;;) {
-        if (self.#length > 0) {
-          if (self.#chunks.length > 1) self.#chunks = [Buffer.concat(self.#chunks)];
-          const i = self.#chunks[0].indexOf(d);
-          if (i >= 0) return self.#take(i + d.length);
-          if (self.#length >= maxBytes) {
-            const err = new Error(`no delimiter within ${maxBytes} bytes`) as Error & { code: string };
-            err.code = 'ERR_LINE_TOO_LONG';
-            throw err;
-          }
+        this.checkOpen();
+        const c = this.#pending ?? (this.tlsSocket.read() as Buffer | null);
+        if (c !== null && c.length > 0) {
+          const n = Math.min(len, c.length);
+          buf.set(c.subarray(0, n), off);
+          this.#pending = n < c.length ? c.subarray(n) : undefined;
+          return n;
         }
-        if ((yield* self.#fill()) === 0) return self.#take(self.#length);
+        if (this.#error) throw this.#error;
+        if (this.#ended) return 0;
+        yield* this.#readable.wait();
       }
-    })();
+    } finally {
+      this.leaveRead(prev);
+    }
   }
 
-  /** One line, up to and including '\n'. */
-  readLine(options: { maxBytes?: number } = {}): Operation<Buffer> {
-    return this.readUntil('\n', options);
+  /** Up to max bytes (default 64 KiB); an empty Buffer at end of stream. See GreenSocket.recv. */
+  recv(max = 64 * 1024): Operation<Buffer> {
+    return this.#in.recv(max);
+  }
+
+  /** Into buf; the count, 0 at end of stream. See GreenSocket.recvInto. */
+  recvInto(buf: Uint8Array): Operation<number> {
+    return this.#in.recvInto(buf);
+  }
+
+  /** Exactly n bytes; end of stream first is an `ERR_END_OF_STREAM` error. See GreenSocket.readExactly. */
+  readExactly(n: number): Operation<Buffer> {
+    return this.#in.readExactly(n);
+  }
+
+  /** Up to and including delim; at end of stream what is left. See GreenSocket.readUntil. */
+  readUntil(delim: string | Uint8Array, options?: ReadUntilOptions): Operation<Buffer> {
+    return this.#in.readUntil(delim, options);
+  }
+
+  /** One line, up to and including '\n'. See GreenSocket.readLine. */
+  readLine(options?: ReadUntilOptions): Operation<Buffer> {
+    return this.#in.readUntil('\n', options);
   }
 
   /**
@@ -248,32 +214,32 @@ export class GreenTlsSocket {
   sendAll(data: Uint8Array | readonly Uint8Array[]): Operation<void> {
     const list = Array.isArray(data) ? (data as readonly Uint8Array[]) : [data as Uint8Array];
     list.forEach((b, i) => validateBytes(b, Array.isArray(data) ? `data[${i}]` : 'data'));
-    this.#check();
-    const self = this;
-    return (function* sendAll(): Green<void> {
-      let flushed = false;
-      let writeError: Error | null | undefined;
-      list.forEach((b, i) => {
-        const last = i === list.length - 1;
-        self.tlsSocket.write(b, last ? (err?: Error | null) => {
-          flushed = true;
-          writeError = err;
-          self.#drained.notify();
-        } : undefined);
-      });
-      if (list.length === 0) return;
-      while (!flushed && !self.#error && !self.#closed) yield* self.#drained.wait();
-      if (writeError) throw writeError;
-      if (self.#error) throw self.#error;
-      if (!flushed) throw closedError('TLS socket', 'ERR_SOCKET_CLOSED');
-    })();
+    this.checkOpen();
+    return this.#sendAll(list);
+  }
+
+  *#sendAll(list: readonly Uint8Array[]): Green<void> {
+    let flushed = false;
+    let writeError: Error | null | undefined;
+    list.forEach((b, i) => {
+      const last = i === list.length - 1;
+      this.tlsSocket.write(b, last ? (err?: Error | null) => {
+        flushed = true;
+        writeError = err;
+        this.#drained.notify();
+      } : undefined);
+    });
+    if (list.length === 0) return;
+    while (!flushed && !this.#error && !this.#closed) yield* this.#drained.wait();
+    if (writeError) throw writeError;
+    if (this.#error) throw this.#error;
+    if (!flushed) throw closedError('TLS socket', 'ERR_SOCKET_CLOSED');
   }
 
   /** 'write' ends our side (close_notify, then a half-close); 'both' closes. */
   shutdown(how: 'write' | 'both'): void {
-    if (how === 'write') this.tlsSocket.end();
-    else if (how === 'both') this.close();
-    else throw new TypeError(`how must be 'write' or 'both', got ${describeValue(how)}`);
+    if (validateOneOf(how, 'how', ['write', 'both']) === 'write') this.tlsSocket.end();
+    else this.close();
   }
 
   /**
@@ -283,6 +249,8 @@ export class GreenTlsSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#pending = undefined;
+    this.#in.release();
     this.tlsSocket.destroySoon();
     this.#readable.notify();
     this.#drained.notify();

@@ -3,12 +3,12 @@
  * eventlet's `hubs.trampoline`.
  */
 import { statFd } from './adopt';
-import type { Hub } from '../hub/hub';
+import { type Direction, type FdTable, waitFdReady } from '../hub/fd-table';
 import { getHub } from '../hub/hub';
-import { waitFdReady } from '../hub/fd-wait';
-import { K, native, systemError } from '../native';
+import { K, native } from '../native';
+import { systemError } from '../errors';
 import type { Green, Operation } from '../types';
-import { describeValue, validateFd, validateMs } from '../validate';
+import { validateBoolean, validateFd, validateMs, validateOptions } from '../validate';
 
 /** What to wait for: exactly one of `read` / `write`, and an optional timeout. */
 export interface TrampolineOptions {
@@ -21,29 +21,29 @@ export interface TrampolineOptions {
 const POLL_READ = K.POLLIN | K.POLLHUP | K.POLLERR | K.POLLRDHUP;
 const POLL_WRITE = K.POLLOUT | K.POLLHUP | K.POLLERR;
 
-function* trampolineOp(hub: Hub, fd: number, write: boolean, timeoutMs: number | undefined): Green<void> {
-  hub.requireCurrent('trampoline()');
-  if (hub.hasFdWaiter(fd, write)) {
-    throw new Error(`fd ${fd} already has a ${write ? 'writer' : 'reader'} waiting in another greenthread`);
+function* trampolineOp(fds: FdTable, fd: number, dir: Direction, timeoutMs: number | undefined): Green<void> {
+  fds.hub.requireCurrent('trampoline()');
+  if (fds.hasWaiter(fd, dir)) {
+    throw new Error(`fd ${fd} already has a ${dir === 'write' ? 'writer' : 'reader'} waiting in another greenthread`);
   }
   // Readiness first: an edge consumed before this call must not leave us waiting for ever.
-  const r = native.poll(fd, write ? POLL_WRITE : POLL_READ);
+  const r = native.poll(fd, dir === 'write' ? POLL_WRITE : POLL_READ);
   if (r < 0) throw systemError(r, 'poll', { detail: `fd ${fd}` });
   if (r !== 0) return;
   // Registering reports the fd's state at once, so readiness between poll() and here is not lost.
   // The hub keeps green sockets and GreenFds registered; a bare user fd is registered by the
   // first trampoline on it and removed by the last one out (a reader and a writer may overlap).
-  if (!hub.poller.isRegistered(fd)) {
-    hub.poller.register(fd);
-    hub.trampolineFds.add(fd);
+  if (!fds.poller.isRegistered(fd)) {
+    fds.poller.register(fd);
+    fds.trampolineFds.add(fd);
   }
   try {
-    yield* waitFdReady(hub, fd, write, true, timeoutMs ?? -1, `trampoline on fd ${fd} timed out after ${timeoutMs} ms`);
+    yield* waitFdReady(fds, fd, dir, { ref: true, timeoutMs, timeoutMessage: `trampoline on fd ${fd} timed out after ${timeoutMs} ms` });
   } finally {
     // A user's fd may have duplicates elsewhere: take it out of the kernel's set explicitly.
-    if (hub.trampolineFds.has(fd) && !hub.hasFdWaiter(fd, !write)) {
-      hub.trampolineFds.delete(fd);
-      hub.poller.deregister(fd, true);
+    if (fds.trampolineFds.has(fd) && !fds.hasWaiter(fd, dir === 'write' ? 'read' : 'write')) {
+      fds.trampolineFds.delete(fd);
+      fds.poller.deregister(fd, true);
     }
   }
 }
@@ -64,9 +64,10 @@ function* trampolineOp(hub: Hub, fd: number, write: boolean, timeoutMs: number |
  */
 export function trampoline(fd: number, options: TrampolineOptions): Operation<void> {
   validateFd(fd);
-  if (options === null || typeof options !== 'object') throw new TypeError(`trampoline options must be an object, got ${describeValue(options)}`);
-  const read = options.read === true;
-  const write = options.write === true;
+  if (options === undefined) throw new TypeError('trampoline needs { read: true } or { write: true }, got undefined');
+  validateOptions(options, 'trampoline options', ['read', 'write', 'timeoutMs']);
+  const read = validateBoolean(options.read, 'read', false);
+  const write = validateBoolean(options.write, 'write', false);
   if (read === write) {
     throw new TypeError(read ? 'trampoline waits for read or for write, not both: use two greenthreads' : 'trampoline needs { read: true } or { write: true }');
   }
@@ -77,6 +78,6 @@ export function trampoline(fd: number, options: TrampolineOptions): Operation<vo
   if (stat.isFile() || stat.isDirectory()) {
     throw new TypeError(`trampoline: fd ${fd} is a regular ${stat.isFile() ? 'file' : 'directory'}, which epoll cannot wait on (it is always ready); read it directly, or with tpool`);
   }
-  return trampolineOp(hub, fd, write, timeoutMs);
+  return trampolineOp(hub.fds, fd, write ? 'write' : 'read', timeoutMs);
 }
 

@@ -3,15 +3,13 @@
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
-import { type AddressInfo, familyName, ipFamily, toAddressInfo, validatePort } from './address';
-import { closedError, validateBytes } from './fd-stream';
-import { waitFdReady } from '../hub/fd-wait';
-import type { AnyGreenThread } from '../hub/greenthread';
-import { READY_READ, READY_WRITE, getHub } from '../hub/hub';
-import { E, K, type RawAddress, check, native, systemError } from '../native';
+import { closedError, systemError } from '../errors';
+import { K, type RawAddress, check, native } from '../native';
 import type { Green, Operation } from '../types';
-import { describeValue, validateInt, validateMs } from '../validate';
+import { describeValue, validateBytes, validateInt, validateOneOf, validateOptions } from '../validate';
 import { waitFor } from '../wait-for';
+import { type AddressInfo, familyName, ipFamily, toAddressInfo, validatePort } from './address';
+import { FdHandle } from './fd-handle';
 
 /**
  * Options of {@link udpSocket}: bind to `{ host, port }` (host an IP literal, default
@@ -55,53 +53,32 @@ export interface Datagram {
  * sock.close();
  * ```
  */
-export class GreenUdpSocket {
-  readonly #hub = getHub();
-  readonly #fd: number;
+export class GreenUdpSocket extends FdHandle {
   readonly #af: number;
-  #closed = false;
-  #refed = true;
-  #timeoutMs = 0;
-  #reader: AnyGreenThread | undefined;
   readonly #from: RawAddress = { family: 0, address: '', port: 0 };
 
   /** @internal use udpSocket() */
   constructor(fd: number, af: number) {
-    this.#fd = fd;
+    super(fd, { adopted: false });
     this.#af = af;
-    this.#hub.registerFd(fd);
   }
 
-  get fd(): number {
-    return this.#closed ? -1 : this.#fd;
+  /** @internal */
+  describe(): string {
+    return 'UDP socket';
   }
 
-  get closed(): boolean {
-    return this.#closed;
+  /** @internal */
+  closedError(): Error {
+    return closedError('UDP socket', 'ERR_SOCKET_DGRAM_NOT_RUNNING');
   }
 
   /** The bound address. */
   address(): AddressInfo {
-    this.#check();
-    const a = native.getsockname(this.#fd);
+    this.checkOpen();
+    const a = native.getsockname(this.rawFd);
     if (typeof a === 'number') throw systemError(a, 'getsockname');
     return toAddressInfo(a);
-  }
-
-  /** recvFrom (and a sendTo that would block) throw TimeoutError after ms; 0 = never. */
-  setTimeout(ms: number): this {
-    this.#timeoutMs = validateMs(ms, 'ms');
-    return this;
-  }
-
-  #check(): void {
-    if (this.#closed) throw closedError('UDP socket', 'ERR_SOCKET_DGRAM_NOT_RUNNING');
-  }
-
-  *#park(write: boolean): Green<void> {
-    yield* waitFdReady(this.#hub, this.#fd, write, this.#refed, this.#timeoutMs > 0 ? this.#timeoutMs : -1,
-      `UDP ${write ? 'send' : 'receive'} timed out after ${this.#timeoutMs} ms`);
-    this.#check();
   }
 
   /**
@@ -117,7 +94,7 @@ export class GreenUdpSocket {
     validateBytes(buf, 'buf');
     validatePort(port, 'port', 1);
     if (typeof host !== 'string') throw new TypeError(`host must be a string, got ${describeValue(host)}`);
-    this.#check();
+    this.checkOpen();
     return this.#sendTo(buf, port, host);
   }
 
@@ -127,21 +104,13 @@ export class GreenUdpSocket {
       const r = yield* waitFor(dns.promises.lookup(host, { family: this.#af === K.AF_INET6 ? 6 : 4 }));
       address = r.address;
     }
-    const hub = this.#hub;
-    for (;;) {
-      this.#check();
-      if (hub.readiness(this.#fd) & READY_WRITE) {
-        const n = native.sendto(this.#fd, buf, 0, buf.length, this.#af, address, port);
-        if (n >= 0) return n;
-        if (n !== E.EAGAIN) throw systemError(n, 'sendto', { address, port });
-        hub.clearReadiness(this.#fd, READY_WRITE);
-      }
-      yield* this.#park(true);
-    }
+    // No writer role: datagrams are whole, so greenthreads may send side by side.
+    return yield* this.io('write', () => native.sendto(this.rawFd, buf, 0, buf.length, this.#af, address, port), 'sendto', { address, port });
   }
 
   /**
-   * Receives one datagram (truncated to `max` bytes, default 65536).
+   * Receives one datagram (truncated to `max` bytes, default 65536). Datagram sockets are
+   * drained to EAGAIN: a short datagram says nothing about the next.
    *
    * @example
    * ```ts
@@ -150,58 +119,20 @@ export class GreenUdpSocket {
    */
   recvFrom(max = 65536): Operation<Datagram> {
     validateInt(max, 'max', 1, 0x7fffffff);
-    this.#check();
+    this.checkOpen();
     return this.#recvFrom(max);
   }
 
   *#recvFrom(max: number): Green<Datagram> {
-    const hub = this.#hub;
-    const cur = hub.requireCurrent('recvFrom()');
-    if (this.#reader !== undefined && this.#reader !== cur && !this.#reader.dead) {
-      throw new Error(`UDP socket already has a reader: greenthread ${this.#reader.id} (${this.#reader.name})`);
-    }
-    const prev = this.#reader;
-    this.#reader = cur;
+    const prev = this.enter('read');
     try {
       const buf = Buffer.allocUnsafe(max);
-      for (;;) {
-        this.#check();
-        if (hub.readiness(this.#fd) & READY_READ) {
-          const n = native.recvfrom(this.#fd, buf, 0, max, this.#from);
-          if (n >= 0) {
-            const f = this.#from;
-            return { data: n === max ? buf : Buffer.from(buf.subarray(0, n)), address: f.address, port: f.port, family: familyName(f.family) };
-          }
-          if (n !== E.EAGAIN) throw systemError(n, 'recvfrom');
-          hub.clearReadiness(this.#fd, READY_READ);
-        }
-        yield* this.#park(false);
-      }
+      const n = yield* this.io('read', () => native.recvfrom(this.rawFd, buf, 0, max, this.#from), 'recvfrom');
+      const f = this.#from;
+      return { data: n === max ? buf : Buffer.from(buf.subarray(0, n)), address: f.address, port: f.port, family: familyName(f.family) };
     } finally {
-      this.#reader = prev;
+      this.leave('read', prev);
     }
-  }
-
-  /** Closes the socket; a greenthread blocked on it gets the closed error. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#hub.closeFd(this.#fd, closedError('UDP socket', 'ERR_SOCKET_DGRAM_NOT_RUNNING'), false);
-    native.close(this.#fd);
-  }
-
-  /** A waiting call holds the process open (the default). */
-  ref(): this {
-    this.#refed = true;
-    if (this.#reader) this.#hub.setFdWaitRef(this.#reader, true);
-    return this;
-  }
-
-  /** A waiting call does not hold the process open. */
-  unref(): this {
-    this.#refed = false;
-    if (this.#reader) this.#hub.setFdWaitRef(this.#reader, false);
-    return this;
   }
 }
 
@@ -215,12 +146,13 @@ export class GreenUdpSocket {
  * ```
  */
 export function udpSocket(options: UdpOptions = {}): GreenUdpSocket {
-  if (options === null || typeof options !== 'object') throw new TypeError(`udpSocket options must be an object, got ${describeValue(options)}`);
+  validateOptions(options, 'udpSocket options', ['bind', 'family']);
+  if (options.family !== undefined) validateOneOf(options.family, 'family', ['IPv4', 'IPv6']);
   let af = options.family === 'IPv6' ? K.AF_INET6 : K.AF_INET;
-  if (options.family !== undefined && options.family !== 'IPv4' && options.family !== 'IPv6') throw new TypeError(`family must be 'IPv4' or 'IPv6'`);
   let host: string | undefined;
   let port = 0;
   if (options.bind !== undefined) {
+    validateOptions(options.bind, 'bind', ['host', 'port']);
     host = options.bind.host ?? (options.family === 'IPv6' ? '::1' : '127.0.0.1');
     af = ipFamily(host, 'bind.host');
     port = validatePort(options.bind.port ?? 0, 'bind.port');

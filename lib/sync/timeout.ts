@@ -32,7 +32,7 @@ export function withTimeout<T>(ms: number, op: Operation<T>): Operation<T> {
 function* withTimeoutOp<T>(ms: number, op: Operation<T>): Green<T> {
   const hub = getHub();
   const gt = hub.requireCurrent('withTimeout()');
-  const timer = hub.addTimer(ms, TimerKind.Timeout, gt, undefined, true, `operation timed out after ${ms} ms`);
+  const timer = hub.addTimer(TimerKind.Timeout, ms, gt, { ref: true, message: `operation timed out after ${ms} ms` });
   try {
     return yield* op;
   } finally {

@@ -5,9 +5,9 @@
  * the value back through `onGiveBack`: nothing is lost or given to a dead greenthread.
  */
 import { type AnyGreenThread, Wait, type Handoff, type Waitable } from '../hub/greenthread';
-import { getHub, isTimeoutOf } from '../hub/hub';
+import { getHub } from '../hub/hub';
 import { SUSPEND_OP } from '../hub/instructions';
-import { TimerKind } from '../hub/timers';
+import { TimerKind, isTimeoutOf } from '../hub/timers';
 import type { Green } from '../types';
 
 interface Entry<D> {
@@ -54,7 +54,7 @@ export class WaitList<D = undefined> implements Waitable, Handoff {
     this.#entries.push({ gt, data });
     gt.waitKind = Wait.Custom;
     gt.waitObj = this;
-    const timer = timeoutMs >= 0 ? hub.addTimer(timeoutMs, TimerKind.Timeout, gt, undefined, true, `${this.label} timed out after ${timeoutMs} ms`) : undefined;
+    const timer = timeoutMs >= 0 ? hub.addTimer(TimerKind.Timeout, timeoutMs, gt, { ref: true, message: `${this.label} timed out after ${timeoutMs} ms` }) : undefined;
     try {
       return { timedOut: false, value: yield* SUSPEND_OP };
     } catch (e) {

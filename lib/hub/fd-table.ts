@@ -1,0 +1,198 @@
+/**
+ * The hub's fd table: per fd, the cached readiness and the one reader and one writer parked on
+ * it. Green I/O asks it whether a syscall is worth trying, tells it when the kernel said
+ * "drained", and parks here when it would block; the poller's events land here.
+ *
+ * READINESS CACHE. Every event sets bits, whether or not someone waits; I/O clears them when a
+ * syscall says the fd is drained (EAGAIN). While a bit is set, I/O tries the syscall directly;
+ * while it is clear, it parks first. The poller is edge-triggered (see poller.ts), so data that
+ * arrives after a syscall came back empty produces a new edge: no wake-up is lost.
+ */
+import { roleTakenError } from '../errors';
+import { K } from '../native';
+import type { Green, Operation } from '../types';
+import { type AnyGreenThread, Wait } from './greenthread';
+import type { Hub } from './hub';
+import { RESUME, SUSPEND_RESULT, done } from './instructions';
+import type { HubPoller } from './poller';
+import { TimerKind } from './timers';
+
+/** Which way a greenthread waits on an fd (mio's Interest). */
+export type Direction = 'read' | 'write';
+
+/** Readiness bits. */
+export const READY_READ = 1;
+export const READY_WRITE = 2;
+/**
+ * Sticky bits: the peer shut down its writing (RDHUP), or the fd hung up / failed (HUP, ERR).
+ * Once set, reads (or all I/O) never block again, and no further edge is coming: the bits
+ * stay until the fd is closed.
+ */
+const READ_CLOSED = 4;
+const ALL_CLOSED = 8;
+
+const READ_EVENTS = K.EPOLLIN | K.EPOLLRDHUP | K.EPOLLHUP | K.EPOLLERR;
+const WRITE_EVENTS = K.EPOLLOUT | K.EPOLLHUP | K.EPOLLERR;
+
+/** The readiness bit of a direction. */
+export function readyBit(dir: Direction): number {
+  return dir === 'write' ? READY_WRITE : READY_READ;
+}
+
+export class FdTable {
+  #ready = new Uint8Array(256);
+  readonly #readers: (AnyGreenThread | undefined)[] = [];
+  readonly #writers: (AnyGreenThread | undefined)[] = [];
+  /** Greenthreads parked on an fd, and how many of them hold the process open. */
+  waiters = 0;
+  refWaiters = 0;
+  /** User fds registered only for trampoline() waits (removed by the last waiter out). */
+  readonly trampolineFds = new Set<number>();
+
+  constructor(
+    readonly hub: Hub,
+    readonly poller: HubPoller,
+    /** Called when what holds the process open may have changed. */
+    readonly onRefChange: () => void,
+  ) {}
+
+  /** Registers fd with the poller (edge-triggered, once) and marks it worth trying both ways. */
+  register(fd: number): void {
+    this.poller.register(fd);
+    if (fd >= this.#ready.length) {
+      const grown = new Uint8Array(Math.max(fd + 1, this.#ready.length * 2));
+      grown.set(this.#ready);
+      this.#ready = grown;
+    }
+    this.#ready[fd] = READY_READ | READY_WRITE;
+  }
+
+  /** Whether a syscall on fd in that direction is worth trying (no known EAGAIN since the last edge). */
+  isReady(fd: number, bit: number): boolean {
+    return (this.#ready[fd] & bit) !== 0;
+  }
+
+  /** The kernel said fd is drained in that direction (EAGAIN). */
+  clearReadiness(fd: number, bit: number): void {
+    const r = this.#ready[fd];
+    if (r & ALL_CLOSED) return;
+    if (r & READ_CLOSED) bit &= ~READY_READ;
+    this.#ready[fd] = r & ~bit;
+  }
+
+  /** fd is being closed: its waiters get `err` thrown; the registration is dropped. */
+  close(fd: number, err: unknown, options: { removeFromKernel: boolean }): void {
+    if (fd < this.#ready.length) this.#ready[fd] = 0;
+    for (const table of [this.#readers, this.#writers]) {
+      const gt = table[fd];
+      if (gt !== undefined) {
+        this.drop(gt);
+        this.hub.resumeThrow(gt, err);
+      }
+    }
+    this.poller.deregister(fd, options.removeFromKernel);
+    this.onRefChange();
+  }
+
+  /**
+   * Parks gt on fd until the next edge in that direction. One reader and one writer per fd: a
+   * second concurrent one is a clear error. `ref`: this wait holds the process open.
+   */
+  park(gt: AnyGreenThread, fd: number, dir: Direction, ref: boolean): void {
+    const table = dir === 'write' ? this.#writers : this.#readers;
+    const other = table[fd];
+    if (other !== undefined && other !== gt) {
+      throw roleTakenError(`fd ${fd}`, dir === 'write' ? 'writer' : 'reader', other);
+    }
+    table[fd] = gt;
+    gt.waitKind = dir === 'write' ? Wait.FdWrite : Wait.FdRead;
+    gt.waitFd = fd;
+    gt.waitRef = ref;
+    this.waiters++;
+    if (ref) this.refWaiters++;
+  }
+
+  /** Takes gt off the fd it is parked on (it was woken, killed or timed out). */
+  drop(gt: AnyGreenThread): void {
+    const table = gt.waitKind === Wait.FdWrite ? this.#writers : this.#readers;
+    if (table[gt.waitFd] === gt) {
+      table[gt.waitFd] = undefined;
+      this.waiters--;
+      if (gt.waitRef) this.refWaiters--;
+    }
+    gt.waitFd = -1;
+  }
+
+  /** Whether some greenthread is parked on fd in that direction. */
+  hasWaiter(fd: number, dir: Direction): boolean {
+    return (dir === 'write' ? this.#writers : this.#readers)[fd] !== undefined;
+  }
+
+  /** Changes whether gt's fd wait holds the process (socket.ref()/unref()). */
+  setWaitRef(gt: AnyGreenThread, ref: boolean): void {
+    if ((gt.waitKind === Wait.FdRead || gt.waitKind === Wait.FdWrite) && gt.waitRef !== ref) {
+      this.refWaiters += ref ? 1 : -1;
+      gt.waitRef = ref;
+      this.onRefChange();
+    }
+  }
+
+  /** An event from the poller: set the cached readiness, wake who waits for it. */
+  onEvent(fd: number, events: number): void {
+    this.#ready[fd] |=
+      (events & READ_EVENTS ? READY_READ : 0) |
+      (events & WRITE_EVENTS ? READY_WRITE : 0) |
+      (events & K.EPOLLRDHUP ? READ_CLOSED : 0) |
+      (events & (K.EPOLLHUP | K.EPOLLERR) ? ALL_CLOSED : 0);
+    if (events & READ_EVENTS) this.#wake(this.#readers[fd], events);
+    if (events & WRITE_EVENTS) this.#wake(this.#writers[fd], events);
+  }
+
+  #wake(gt: AnyGreenThread | undefined, events: number): void {
+    if (gt === undefined) return;
+    this.drop(gt);
+    this.hub.resumeWith(gt, events);
+  }
+}
+
+/** One park on an fd as an operation; returns the events that woke it. */
+class FdWaitOp implements Operation<number>, Iterator<unknown, number, unknown> {
+  constructor(readonly fds: FdTable, readonly fd: number, readonly dir: Direction, readonly ref: boolean) {}
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(v?: unknown): IteratorResult<unknown, number> {
+    const gt = this.fds.hub.requireCurrent('waiting on an fd');
+    if (v === RESUME) return done(gt.resumeValue as number);
+    this.fds.park(gt, this.fd, this.dir, this.ref);
+    return SUSPEND_RESULT;
+  }
+  throw(err: unknown): IteratorResult<unknown, number> {
+    throw err;
+  }
+}
+
+/** How long a park on an fd may last, and what its TimeoutError says. */
+export interface FdWaitOptions {
+  /** Whether the wait holds the process open. */
+  ref: boolean;
+  /** Past this, a TimeoutError with `timeoutMessage`; undefined: no limit. */
+  timeoutMs: number | undefined;
+  timeoutMessage?: string;
+}
+
+/**
+ * Waits until fd is ready in that direction (the next edge). The timer, if any, is gone when
+ * this returns or throws.
+ */
+export function* waitFdReady(fds: FdTable, fd: number, dir: Direction, options: FdWaitOptions): Green<number> {
+  if (options.timeoutMs === undefined) return yield* new FdWaitOp(fds, fd, dir, options.ref);
+  const hub = fds.hub;
+  const gt = hub.requireCurrent('waiting on an fd');
+  const timer = hub.addTimer(TimerKind.Timeout, options.timeoutMs, gt, { ref: options.ref, message: options.timeoutMessage });
+  try {
+    return yield* new FdWaitOp(fds, fd, dir, options.ref);
+  } finally {
+    hub.cancelTimer(timer);
+  }
+}

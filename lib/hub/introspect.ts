@@ -1,0 +1,175 @@
+/**
+ * Seeing into the hub: what `dump()` and `stats()` return, what each greenthread waits on,
+ * where it was spawned, and the default handlers of errors and warnings. Nothing here runs on
+ * the switch path.
+ */
+import * as path from 'node:path';
+import { type AnyGreenThread, State, Wait, type Waitable } from './greenthread';
+import type { Priority } from '../types';
+
+/**
+ * One line of `getHub().dump()`.
+ *
+ * @example
+ * ```ts
+ * for (const g of getHub().dump()) console.log(g.id, g.name, g.state, g.waitingOn ?? '');
+ * ```
+ */
+export interface GreenThreadInfo {
+  id: number;
+  name: string;
+  priority: Priority;
+  /** 'new' (not started), 'runnable', 'running', 'sleeping', 'waiting'. */
+  state: 'new' | 'runnable' | 'running' | 'sleeping' | 'waiting';
+  /** What it waits on, e.g. "fd 7 for read", "timer until +12.0 ms", "a promise", "greenthread 3 (worker)". */
+  waitingOn: string | null;
+  /** Time run, in ms (measured only while accounting is on). */
+  runTimeMs: number;
+  switches: number;
+  spawnSite?: string;
+}
+
+/**
+ * What `getHub().stats()` returns.
+ *
+ * @example
+ * ```ts
+ * const { greenthreads, runnable, fdWaiters } = getHub().stats();
+ * ```
+ */
+export interface HubStats {
+  /** Live greenthreads (not yet dead). */
+  greenthreads: number;
+  /** Queued to run (including the yield lane). */
+  runnable: number;
+  /** Pending timers. */
+  timers: number;
+  /** Greenthreads waiting on an fd. */
+  fdWaiters: number;
+  /** fds registered with the hub's poller. */
+  registeredFds: number;
+  /** Greenthread resumes since the hub started. */
+  switches: number;
+  /** Turns run since the hub started. */
+  turns: number;
+  /** Errors passed to the error handler. */
+  uncaughtErrors: number;
+}
+
+/**
+ * Receives an error that no waiter, `then` or `link` observed by the end of the turn in which
+ * its greenthread died.
+ *
+ * @example
+ * ```ts
+ * const handler: ErrorHandler = (err, gt) => logger.error({ err, greenthread: gt.name });
+ * getHub().onError(handler);
+ * ```
+ */
+export type ErrorHandler = (err: unknown, gt: AnyGreenThread) => void;
+
+/**
+ * Receives warnings: looping-call overruns, EMFILE back-off and the like.
+ *
+ * @example
+ * ```ts
+ * getHub().onWarning((message) => logger.warn(message));
+ * ```
+ */
+export type WarningHandler = (message: string) => void;
+
+/** The default error handler: name, stack and spawn site on stderr. */
+export function printError(err: unknown, gt: AnyGreenThread): void {
+  const stack = err instanceof Error ? err.stack ?? String(err) : String(err);
+  let text = `greenhub: uncaught error in greenthread "${gt.name}" (id ${gt.id}):\n${stack}\n`;
+  if (gt.spawnSite) text += `  spawned at:\n${gt.spawnSite}\n`;
+  process.stderr.write(text);
+}
+
+/** The default warning handler: one line on stderr. */
+export function printWarning(message: string): void {
+  process.stderr.write(`greenhub warning: ${message}\n`);
+}
+
+/** A yielded or returned value, for messages ("a Promise", "the string \"x\"", "number 3"). */
+export function describeYielded(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object' || typeof v === 'function') {
+    const name = (v as { constructor?: { name?: string } }).constructor?.name;
+    return name ? `a ${name}` : 'an object';
+  }
+  return typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`;
+}
+
+/** One greenthread as `dump()` shows it; `t` is the hub's clock now. */
+export function infoOf(gt: AnyGreenThread, t: number): GreenThreadInfo {
+  const info: GreenThreadInfo = {
+    id: gt.id,
+    name: gt.name,
+    priority: gt.priority,
+    state: 'waiting',
+    waitingOn: null,
+    runTimeMs: gt.runTimeMs,
+    switches: gt.switches,
+  };
+  if (gt.spawnSite) info.spawnSite = gt.spawnSite;
+  switch (gt.state) {
+    case State.New:
+      info.state = gt.startTimer ? 'sleeping' : 'new';
+      if (gt.startTimer) info.waitingOn = `start at +${(gt.startTimer.deadline - t).toFixed(1)} ms`;
+      break;
+    case State.Runnable:
+      info.state = 'runnable';
+      break;
+    case State.Running:
+      info.state = 'running';
+      break;
+    default:
+      info.waitingOn = describeWait(gt, t);
+      info.state = gt.waitKind === Wait.Timer ? 'sleeping' : 'waiting';
+  }
+  return info;
+}
+
+function describeWait(gt: AnyGreenThread, t: number): string {
+  switch (gt.waitKind) {
+    case Wait.Yield:
+      return 'the yield lane';
+    case Wait.Timer:
+      return gt.waitTimer ? `timer until +${(gt.waitTimer.deadline - t).toFixed(1)} ms` : 'a timer';
+    case Wait.FdRead:
+      return `fd ${gt.waitFd} for read`;
+    case Wait.FdWrite:
+      return `fd ${gt.waitFd} for write`;
+    case Wait.Promise:
+      return 'a promise';
+    case Wait.GreenThread: {
+      const o = gt.waitObj as AnyGreenThread;
+      return `greenthread ${o.id} (${o.name})`;
+    }
+    case Wait.Custom:
+      return (gt.waitObj as Waitable).describeWait(gt);
+    default:
+      return 'nothing (suspended)';
+  }
+}
+
+/** greenhub's own sources (lib/ or dist/), left out of spawn sites. */
+const OWN_DIR = path.resolve(__dirname, '..');
+
+/** Where spawn was called: the first user frames of the current stack. */
+export function captureSpawnSite(): string | undefined {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 20;
+  Error.captureStackTrace(holder, captureSpawnSite);
+  Error.stackTraceLimit = limit;
+  const lines = (holder.stack ?? '').split('\n').slice(1);
+  const user = lines.filter((l) => !l.includes(OWN_DIR) && !l.includes('(<anonymous>)') && !l.includes('node:internal'));
+  return (user.length > 0 ? user : lines).slice(0, 8).join('\n') || undefined;
+}
+
+/** Whether a stack frame's file is greenhub's own. */
+export function isOwnFile(url: string): boolean {
+  return url.startsWith(OWN_DIR) || url.startsWith(`file://${OWN_DIR}`);
+}

@@ -1,0 +1,193 @@
+/**
+ * The buffered reads of every green stream (GreenSocket, GreenFd, GreenTlsSocket): `recv`,
+ * `recvInto`, `readExactly`, `readUntil`, `readLine`, over one internal buffer, so they mix
+ * freely (eventlet's `makefile` use). What a stream provides is a small contract, ByteSource:
+ * fill a byte range, and a reader role so a second concurrent reader is refused before the
+ * shared buffer is touched.
+ */
+import { endOfStreamError, lineTooLongError } from '../errors';
+import type { AnyGreenThread } from '../hub/greenthread';
+import type { Green, Operation, ReadUntilOptions } from '../types';
+import { describeValue, validateBytes, validateInt, validateOptions } from '../validate';
+
+/** What a BufferedReader reads from. */
+export interface ByteSource {
+  /** Reads up to len bytes into buf at off, waiting until at least one is there; 0 at end of stream. */
+  fill(buf: Uint8Array, off: number, len: number): Operation<number>;
+  /** Takes the reader role for the running greenthread (or throws the closed or role-taken error); returns the previous holder. */
+  enterRead(): AnyGreenThread | undefined;
+  /** Gives the reader role back. */
+  leaveRead(prev: AnyGreenThread | undefined): void;
+  /** Throws the closed error once closed. */
+  checkOpen(): void;
+}
+
+const CHUNK = 64 * 1024;
+const READ_UNTIL_KEYS = ['maxBytes'] as const;
+
+export class BufferedReader {
+  #buf: Buffer | undefined;
+  #start = 0;
+  #end = 0;
+  #delimText: string | undefined;
+  #delimBytes: Buffer | undefined;
+
+  constructor(readonly source: ByteSource) {}
+
+  /** Bytes read ahead and not yet handed out. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Drops the buffer (the stream closed). */
+  release(): void {
+    this.#buf = undefined;
+    this.#start = this.#end = 0;
+  }
+
+  recv(max: number): Operation<Buffer> {
+    validateInt(max, 'max', 1, 0x7fffffff);
+    this.source.checkOpen();
+    return this.#recv(max);
+  }
+
+  recvInto(buf: Uint8Array): Operation<number> {
+    validateBytes(buf, 'buf');
+    this.source.checkOpen();
+    // Data already buffered (a readLine read ahead) is handed out first; else straight to the source.
+    return this.buffered > 0 ? this.#recvBuffered(buf) : this.source.fill(buf, 0, buf.length);
+  }
+
+  readExactly(n: number): Operation<Buffer> {
+    validateInt(n, 'n', 0, 0x7fffffff);
+    this.source.checkOpen();
+    return this.#readExactly(n);
+  }
+
+  readUntil(delim: string | Uint8Array, options?: ReadUntilOptions): Operation<Buffer> {
+    let d: Buffer | undefined;
+    if (typeof delim === 'string') {
+      // readLine() and HTTP heads ask for the same delimiter on every call: keep its bytes.
+      if (delim !== this.#delimText) {
+        this.#delimText = delim;
+        this.#delimBytes = Buffer.from(delim);
+      }
+      d = this.#delimBytes;
+    } else if (delim instanceof Uint8Array) {
+      d = Buffer.from(delim);
+    }
+    if (d === undefined) throw new TypeError(`delim must be a string or Buffer, got ${describeValue(delim)}`);
+    if (d.length === 0) throw new RangeError(`delim must not be empty, got ${describeValue(delim)}`);
+    const o = validateOptions(options, 'readUntil options', READ_UNTIL_KEYS);
+    const maxBytes = o.maxBytes === undefined ? 1 << 20 : validateInt(o.maxBytes, 'maxBytes', 1, 0x7fffffff);
+    this.source.checkOpen();
+    return this.#readUntil(d, maxBytes);
+  }
+
+  // Each read takes the reader role before it touches the shared buffer, so a second concurrent
+  // reader is refused first (the fills inside take it again: same holder).
+
+  *#recv(max: number): Green<Buffer> {
+    // Hand out exactly what came: no `max`-sized allocation per call (small results come from
+    // Node's buffer pool); the rest stays buffered.
+    const prev = this.source.enterRead();
+    try {
+      if (this.buffered === 0 && (yield* this.#fill()) === 0) return Buffer.alloc(0);
+      const out = Buffer.allocUnsafe(Math.min(max, this.buffered));
+      this.#take(out, 0, out.length);
+      return out;
+    } finally {
+      this.source.leaveRead(prev);
+    }
+  }
+
+  *#recvBuffered(buf: Uint8Array): Green<number> {
+    const prev = this.source.enterRead();
+    this.source.leaveRead(prev);
+    return this.#take(buf, 0, buf.length);
+  }
+
+  *#readExactly(n: number): Green<Buffer> {
+    const prev = this.source.enterRead();
+    try {
+      while (this.buffered < n) {
+        if ((yield* this.#fill()) === 0) throw endOfStreamError(this.buffered, n);
+      }
+      const out = Buffer.allocUnsafe(n);
+      this.#take(out, 0, n);
+      return out;
+    } finally {
+      this.source.leaveRead(prev);
+    }
+  }
+
+  *#readUntil(delim: Buffer, maxBytes: number): Green<Buffer> {
+    const prev = this.source.enterRead();
+    try {
+      let scanned = 0; // bytes already searched, so a long line is not searched again each chunk
+      for (;;) {
+        const avail = this.buffered;
+        if (avail > 0) {
+          const from = this.#start + Math.max(0, scanned - delim.length + 1);
+          const i = this.#buf!.indexOf(delim, from);
+          if (i >= 0 && i + delim.length <= this.#end) {
+            const out = Buffer.allocUnsafe(i + delim.length - this.#start);
+            this.#take(out, 0, out.length);
+            return out;
+          }
+          scanned = avail;
+        }
+        if (avail >= maxBytes) throw lineTooLongError(maxBytes);
+        // The fill inlined (this is the request-parsing hot path: one generator, not two).
+        const buf = this.#prepareFill();
+        const n = yield* this.source.fill(buf, this.#end, buf.length - this.#end);
+        this.#end += n;
+        if (n === 0) {
+          const out = Buffer.allocUnsafe(this.buffered);
+          this.#take(out, 0, out.length);
+          return out;
+        }
+      }
+    } finally {
+      this.source.leaveRead(prev);
+    }
+  }
+
+  /** Reads more into the buffer; returns bytes added (0 at end of stream). */
+  *#fill(): Green<number> {
+    const buf = this.#prepareFill();
+    const n = yield* this.source.fill(buf, this.#end, buf.length - this.#end);
+    this.#end += n;
+    return n;
+  }
+
+  /** Moves up to len buffered bytes into out at off. */
+  #take(out: Uint8Array, off: number, len: number): number {
+    const n = Math.min(len, this.buffered);
+    if (out instanceof Buffer) this.#buf!.copy(out, off, this.#start, this.#start + n);
+    else out.set(this.#buf!.subarray(this.#start, this.#start + n), off);
+    this.#start += n;
+    return n;
+  }
+
+  /** Makes room at the end of the buffer (compacting or growing it) and returns it. */
+  #prepareFill(): Buffer {
+    let buf = this.#buf;
+    if (buf === undefined) buf = this.#buf = Buffer.allocUnsafe(CHUNK);
+    if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
+    } else if (this.#end === buf.length) {
+      const used = this.buffered;
+      if (this.#start > 0 && used <= buf.length / 2) {
+        buf.copy(buf, 0, this.#start, this.#end);
+      } else {
+        const grown = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(grown, 0, this.#start, this.#end);
+        buf = this.#buf = grown;
+      }
+      this.#start = 0;
+      this.#end = used;
+    }
+    return buf;
+  }
+}
