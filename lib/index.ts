@@ -1,5 +1,5 @@
 // The public surface of greenhub: re-exports only (DESIGN.md, "Public surface").
-export type { Green, GreenStream, GreenThreadStats, Operation, Priority, ReadUntilOptions, SpawnOptions } from './types';
+export type { Body, Green, GreenStream, GreenThreadStats, Operation, Priority, ReadUntilOptions, SpawnOptions } from './types';
 export { GreenletExit, TimeoutError } from './errors';
 export { GreenThread } from './hub/greenthread';
 export { getHub } from './hub/hub';

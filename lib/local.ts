@@ -3,7 +3,7 @@
  */
 import type { AnyGreenThread } from './hub/greenthread';
 import { getHub } from './hub/hub';
-import { describeValue } from './validate';
+import { validateBoolean, validateOptions } from './validate';
 
 /**
  * Options of {@link local}.
@@ -35,8 +35,8 @@ export interface LocalOptions {
  * ```
  */
 export function local<T extends object = Record<string, unknown>>(options: LocalOptions = {}): T {
-  if (options === null || typeof options !== 'object') throw new TypeError(`local options must be an object, got ${describeValue(options)}`);
-  const inherit = options.inherit === true;
+  validateOptions(options, 'local options', ['inherit']);
+  const inherit = validateBoolean(options.inherit, 'inherit', false);
   const key = {};
   const outside: Record<PropertyKey, unknown> = {};
 

@@ -3,13 +3,11 @@
  */
 import { getHub } from './hub/hub';
 import type { GreenThread } from './hub/greenthread';
-import type { Priority, SpawnOptions } from './types';
-import { describeValue, validateMs } from './validate';
+import type { Body, Priority, SpawnOptions } from './types';
+import { describeValue, validateMs, validateOneOf, validateOptions } from './validate';
 
-import type { Operation } from './types';
 
 /** A greenthread body: returns a generator (or any operation, such as `serve(...)`). */
-type Body<A extends unknown[], T> = (...args: A) => Iterator<unknown, T, unknown> | Operation<T>;
 
 function checkBody(fn: unknown): void {
   if (typeof fn !== 'function') {
@@ -24,11 +22,9 @@ function checkBody(fn: unknown): void {
 }
 
 function checkOptions(opts: unknown): { name: string | undefined; priority: Priority } {
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`spawn options must be an object, got ${describeValue(opts)}`);
-  const { name, priority = 'normal' } = opts as SpawnOptions;
+  const { name, priority = 'normal' } = validateOptions(opts as SpawnOptions, 'spawn options', ['name', 'priority']);
   if (name !== undefined && typeof name !== 'string') throw new TypeError(`spawn option name must be a string, got ${describeValue(name)}`);
-  if (priority !== 'high' && priority !== 'normal') throw new TypeError(`spawn option priority must be 'high' or 'normal', got ${describeValue(priority)}`);
-  return { name, priority };
+  return { name, priority: validateOneOf(priority, 'spawn option priority', ['high', 'normal']) };
 }
 
 function start<T>(delayMs: number, a: unknown, rest: unknown[]): GreenThread<T> {

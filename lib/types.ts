@@ -47,6 +47,27 @@ export type Green<T = void> = Generator<unknown, T, unknown>;
  * spawn({ priority: p }, heartbeat);
  * ```
  */
+/**
+ * What spawn, pools, piles and scopes run: a function returning a generator (write it as
+ * `function*`) or any other operation, called with `args`.
+ *
+ * @example
+ * ```ts
+ * const handler: Body<[GreenSocket], void> = function* (conn) { conn.close(); };
+ * ```
+ */
+export type Body<A extends unknown[] = never[], T = unknown> = (...args: A) => Iterator<unknown, T, unknown> | Operation<T>;
+
+/**
+ * A greenthread's priority: which lane of the run queue its wake-ups join. `'high'` runs before
+ * `'normal'` within a turn; a yield always goes to the back, whatever the priority.
+ *
+ * @example
+ * ```ts
+ * const p: Priority = 'high';
+ * spawn({ name: 'heartbeat', priority: p }, heartbeat);
+ * ```
+ */
 export type Priority = 'high' | 'normal';
 
 /**

@@ -79,4 +79,10 @@ export function validateOptions<T extends object>(v: T | undefined, name: string
   return v;
 }
 
+/** The `timeoutMs` of a per-call options bag: -1 when there is none. */
+export function timeoutOf(options: { timeoutMs?: number } | undefined, name: string): number {
+  const o = validateOptions(options, name, ['timeoutMs']);
+  return o.timeoutMs === undefined ? -1 : validateMs(o.timeoutMs, 'timeoutMs');
+}
+
 export { describe as describeValue };

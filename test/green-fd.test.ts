@@ -1,7 +1,8 @@
 // GreenFd and pipe (lib/io/green-fd.ts)
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { GreenFd, pipe, sleep, spawn, withTimeout } from '../lib';
+import { GreenFd, pipe, sleep, spawn, waitFor, withTimeout } from '../lib';
+import type { GreenStream } from '../lib';
 import type { Green } from '../lib';
 import { K, native } from '../lib/native';
 import { run } from './helpers/green';
@@ -102,5 +103,51 @@ describe('pipe and GreenFd', () => {
     });
     w.close();
     expect(code).toBe('EPIPE');
+  });
+
+  it('speaks the GreenSocket read calls on a pipe: readLine, readUntil, readExactly, recvInto mixed over one buffer', async () => {
+    const [r, w] = pipe();
+    const got = await run(function* () {
+      spawn(function* () {
+        yield* w.sendAll(Buffer.from('first line\nkey=value;1234rest'));
+        w.close();
+      });
+      const stream: GreenStream = r; // the same contract as a socket
+      const line = (yield* stream.readLine()).toString();
+      const field = (yield* stream.readUntil(';')).toString();
+      const four = (yield* stream.readExactly(4)).toString();
+      const buf = Buffer.alloc(16);
+      const n = yield* stream.recvInto(buf);
+      const end = yield* stream.recv();
+      r.close();
+      return [line, field, four, buf.subarray(0, n).toString(), end.length];
+    });
+    expect(got).toEqual(['first line\n', 'key=value;', '1234', 'rest', 0]);
+  });
+
+  it('send() returns how many bytes the pipe took, at least one', async () => {
+    const [r, w] = pipe();
+    const n = await run(function* () {
+      return yield* w.send(Buffer.from('abc'));
+    });
+    expect(n).toBe(3);
+    r.close();
+    w.close();
+  });
+
+  it('toDuplex() pipes Node streams through a pipe; end() closes the write end so the reader sees end of file', async () => {
+    const { Readable, Writable } = await import('node:stream');
+    const { pipeline } = await import('node:stream/promises');
+    const [r, w] = pipe();
+    const chunks: Buffer[] = [];
+    const got = await run(function* () {
+      const into = pipeline(Readable.from([Buffer.from('hello '), Buffer.from('pipe')]), w.toDuplex());
+      const out = pipeline(r.toDuplex(), new Writable({ write(c, _e, cb) { chunks.push(c); cb(); } }));
+      yield* waitFor(Promise.all([into, out]));
+      return Buffer.concat(chunks).toString();
+    });
+    expect(got).toBe('hello pipe');
+    expect(w.closed).toBe(true);
+    r.close();
   });
 });

@@ -6,10 +6,17 @@ import { isMainThread, Worker } from 'node:worker_threads';
 import { getHub } from '../hub/hub';
 import { isOwnFile } from '../hub/introspect';
 import type { Operation } from '../types';
-import { describeValue, validateFunction, validateMs } from '../validate';
+import { validateBoolean, validateFunction, validateMs, validateOptions } from '../validate';
 import { waitFor } from '../wait-for';
 
-/** One frame of a blocking report's stack (1-based line and column). */
+/**
+ * One frame of a blocking report's stack (1-based line and column).
+ *
+ * @example
+ * ```ts
+ * detectBlocking({ onReport: (r) => console.log(r.stack?.map((f: StackFrame) => `${f.url}:${f.line}`)) });
+ * ```
+ */
 export interface StackFrame {
   functionName: string;
   url: string;
@@ -108,11 +115,10 @@ let active = 0;
  * ```
  */
 export function detectBlocking(options: DetectBlockingOptions = {}): BlockingDetector {
-  if (options === null || typeof options !== 'object') throw new TypeError(`detectBlocking options must be an object, got ${describeValue(options)}`);
+  validateOptions(options, 'detectBlocking options', ['thresholdMs', 'stacks', 'onReport']);
   const thresholdMs = options.thresholdMs === undefined ? 100 : validateMs(options.thresholdMs, 'thresholdMs');
   if (thresholdMs < 1) throw new RangeError(`thresholdMs must be at least 1, got ${thresholdMs}`);
-  const stacks = options.stacks === undefined ? true : options.stacks;
-  if (typeof stacks !== 'boolean') throw new TypeError(`stacks must be a boolean, got ${describeValue(stacks)}`);
+  const stacks = validateBoolean(options.stacks, 'stacks', true);
   const onReport = options.onReport ?? ((r: BlockingReport) => process.stderr.write(formatReport(r)));
   validateFunction(onReport, 'onReport');
 

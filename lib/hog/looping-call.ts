@@ -7,8 +7,8 @@ import { type AnyGreenThread, State } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import { SUSPEND_OP } from '../hub/instructions';
 import { spawn } from '../spawn';
-import type { Green, Operation, Priority } from '../types';
-import { describeValue, validateFunction, validateMs } from '../validate';
+import type { Body, Green, Operation, Priority } from '../types';
+import { describeValue, validateFunction, validateMs, validateOneOf, validateOptions } from '../validate';
 
 /**
  * Options of {@link loopingCall}.
@@ -77,7 +77,7 @@ export class LoopingCall {
   readonly #stats: LoopingCallStats = { runs: 0, overruns: 0, maxLatenessMs: 0, lastLatenessMs: 0 };
 
   /** @internal use loopingCall() */
-  constructor(fn: () => Iterator<unknown, unknown, unknown> | Operation<unknown> | void, o: Required<Omit<LoopingCallOptions, 'name'>> & { name: string }) {
+  constructor(fn: Body<[], unknown> | (() => void), o: Required<Omit<LoopingCallOptions, 'name'>> & { name: string }) {
     this.name = o.name;
     this.#gt = spawn({ name: o.name, priority: o.priority }, () => this.#loop(fn, o));
     // Errors reach wait(); a looping call nobody waits for reports its error like any greenthread.
@@ -106,7 +106,7 @@ export class LoopingCall {
     }
   }
 
-  *#loop(fn: () => Iterator<unknown, unknown, unknown> | Operation<unknown> | void, o: Required<Omit<LoopingCallOptions, 'name'>>): Green<void> {
+  *#loop(fn: Body<[], unknown> | (() => void), o: Required<Omit<LoopingCallOptions, 'name'>>): Green<void> {
     const hub = getHub();
     let next = performance.now() + o.initialDelayMs;
     try {
@@ -201,15 +201,14 @@ export class LoopingCall {
  * const heartbeat = loopingCall(reportState, { intervalMs: 100, name: 'report_state', priority: 'high' });
  * ```
  */
-export function loopingCall(fn: () => Iterator<unknown, unknown, unknown> | Operation<unknown> | void, options: LoopingCallOptions): LoopingCall {
+export function loopingCall(fn: Body<[], unknown> | (() => void), options: LoopingCallOptions): LoopingCall {
   validateFunction(fn, 'fn');
-  if (options === null || typeof options !== 'object') throw new TypeError(`loopingCall options must be an object, got ${describeValue(options)}`);
+  if (options === undefined) throw new TypeError('loopingCall needs options with intervalMs, got undefined');
+  validateOptions(options, 'loopingCall options', ['intervalMs', 'policy', 'initialDelayMs', 'name', 'priority']);
   const intervalMs = validateMs(options.intervalMs, 'intervalMs');
-  const policy = options.policy ?? 'fixed-rate';
-  if (policy !== 'fixed-rate' && policy !== 'fixed-delay') throw new TypeError(`policy must be 'fixed-rate' or 'fixed-delay', got ${describeValue(policy)}`);
+  const policy = validateOneOf(options.policy ?? 'fixed-rate', 'policy', ['fixed-rate', 'fixed-delay']);
   const initialDelayMs = options.initialDelayMs === undefined ? 0 : validateMs(options.initialDelayMs, 'initialDelayMs');
-  const priority = options.priority ?? 'normal';
-  if (priority !== 'high' && priority !== 'normal') throw new TypeError(`priority must be 'high' or 'normal', got ${describeValue(priority)}`);
-  if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError(`name must be a string`);
+  const priority = validateOneOf(options.priority ?? 'normal', 'priority', ['high', 'normal']);
+  if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError(`name must be a string, got ${describeValue(options.name)}`);
   return new LoopingCall(fn, { intervalMs, policy, initialDelayMs, priority, name: options.name ?? (fn.name || 'loopingCall') });
 }

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
-import { describeValue, validateInt } from '../validate';
+import { describeValue, validateInt, validateOptions } from '../validate';
 import { waitFor } from '../wait-for';
 
 /**
@@ -117,7 +117,8 @@ export const tpool = {
    * is discarded. Arguments and results are structured-cloned. The pool starts on first use.
    */
   execute<R = unknown>(task: TpoolTask, ...args: unknown[]): Operation<R> {
-    if (task === null || typeof task !== 'object') throw new TypeError(`task must be { filename, name? }, got ${describeValue(task)}`);
+    if (task === undefined) throw new TypeError('task must be { filename, name? }, got undefined');
+    validateOptions(task, 'task', ['filename', 'name']);
     const url = taskUrl(task.filename);
     if (task.name !== undefined && typeof task.name !== 'string') throw new TypeError(`task.name must be a string, got ${describeValue(task.name)}`);
     getHub().requireCurrent('tpool.execute()');
@@ -126,7 +127,8 @@ export const tpool = {
 
   /** Sets the number of worker threads (takes effect for the next tasks). */
   configure(options: TpoolOptions): void {
-    if (options === null || typeof options !== 'object') throw new TypeError(`tpool.configure needs { size }, got ${describeValue(options)}`);
+    if (options === undefined) throw new TypeError('tpool.configure needs { size }, got undefined');
+    validateOptions(options, 'tpool.configure options', ['size']);
     if (options.size !== undefined) {
       size = validateInt(options.size, 'size', 1, 1024);
       const old = pool;

@@ -5,7 +5,7 @@
  * The hub (hub.ts) drives it; this file holds its state and the user-facing methods.
  */
 import { GreenletExit } from '../errors';
-import type { GreenThreadStats, Operation, Priority } from '../types';
+import type { Body, GreenThreadStats, Operation, Priority } from '../types';
 import type { Hub } from './hub';
 import { RESUME, SUSPEND_RESULT, done } from './instructions';
 import type { Timer } from './timers';
@@ -59,7 +59,6 @@ export const NO_ERROR: unique symbol = Symbol.for('greenhub.noError') as never;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyGreenThread = GreenThread<any>;
 
-type Body<T> = (...args: never[]) => Iterator<unknown, T, unknown> | Operation<T>;
 
 /**
  * A greenthread: what `spawn` returns.
@@ -82,7 +81,7 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
 
   /** @internal */ state: State = State.New;
   /** @internal */ gen: Iterator<unknown, T, unknown> | undefined;
-  /** @internal */ body: Body<T> | undefined;
+  /** @internal */ body: Body<never[], T> | undefined;
   /** @internal */ args: unknown[] | undefined;
   /** @internal */ wakeSeq = 0;
   /** @internal */ resumeValue: unknown = undefined;
@@ -109,7 +108,7 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
   /** @internal */ runTimeMs = 0;
 
   /** @internal use spawn() */
-  constructor(hub: Hub, id: number, name: string, priority: Priority, body: Body<T>, args: unknown[], spawnSite: string | undefined) {
+  constructor(hub: Hub, id: number, name: string, priority: Priority, body: Body<never[], T>, args: unknown[], spawnSite: string | undefined) {
     this.hub = hub;
     this.id = id;
     this.name = name;

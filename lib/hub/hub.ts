@@ -26,7 +26,7 @@
  * (dump, stats, spawn sites). This file is the turn and the greenthread lifecycle.
  */
 import { GreenletExit, isGreenletExit } from '../errors';
-import type { Operation, Priority } from '../types';
+import type { Body, Priority } from '../types';
 import { FdTable } from './fd-table';
 import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable } from './greenthread';
 import { RESUME, SUSPEND } from './instructions';
@@ -62,7 +62,7 @@ export type { ErrorHandler, GreenThreadInfo, HubStats, WarningHandler } from './
  * ```
  */
 export class Hub {
-  /** The greenthread running now (undefined outside any). */
+  /** @internal The greenthread running now (undefined outside any; users call current()). */
   current: AnyGreenThread | undefined;
   /**
    * Longest run before control goes back to Node's loop while work keeps coming, and the
@@ -115,6 +115,7 @@ export class Hub {
   #errorHandler: ErrorHandler = printError;
   #warningHandler: WarningHandler = printWarning;
 
+  /** @internal use getHub() */
   constructor() {
     this.poller = new HubPoller((fd, events) => this.fds.onEvent(fd, events));
     this.fds = new FdTable(this, this.poller, () => this.#afterOutsideChange());
@@ -372,7 +373,7 @@ export class Hub {
   // ---------------------------------------------------------------- greenthreads
 
   /** @internal */
-  spawn<T>(name: string | undefined, priority: Priority, body: (...args: never[]) => Iterator<unknown, T, unknown> | Operation<T>, args: unknown[], delayMs: number): GreenThread<T> {
+  spawn<T>(name: string | undefined, priority: Priority, body: Body<never[], T>, args: unknown[], delayMs: number): GreenThread<T> {
     const id = this.#nextId++;
     const site = this.captureSpawnSites ? captureSpawnSite() : undefined;
     const gt = new GreenThread<T>(this, id, name || body.name || `greenthread-${id}`, priority, body, args, site);

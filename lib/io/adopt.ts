@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { K, check, native } from '../native';
 import { systemError } from '../errors';
-import { describeValue, validateFd } from '../validate';
+import { validateFd } from '../validate';
 
 /** @internal fstat of a user's fd, as a Node-style system error naming the fd when it fails. */
 export function statFd(fd: number): fs.Stats {

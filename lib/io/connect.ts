@@ -28,7 +28,15 @@ export interface ConnectOptions {
   path?: string;
 }
 
-/** Per-call options: `timeoutMs` bounds the whole connect (name lookup and every attempt). */
+/**
+ * Per-call options of `connect`: `timeoutMs` bounds the whole connect (name lookup and every
+ * attempt).
+ *
+ * @example
+ * ```ts
+ * const sock = yield* connect({ host: 'localhost', port: 8080 }, { timeoutMs: 2000 });
+ * ```
+ */
 export interface ConnectCallOptions {
   timeoutMs?: number;
 }

@@ -16,10 +16,17 @@ interface Pending {
 }
 
 /**
- * A Duplex over a green stream (what `toDuplex()` returns). Reads are pumped by a greenthread that stops while the stream's
- * buffer is full (push() returned false) and goes on at the next _read(): backpressure holds.
- * Writes go through `sendAll` in order, each callback called once its bytes are in the kernel.
- * end() half-closes (`shutdown('write')`); destroy() closes the socket; errors propagate.
+ * A Duplex over a green stream (what `toDuplex()` returns). Reads are pumped by a greenthread
+ * that stops while the stream's buffer is full (push() returned false) and goes on at the next
+ * _read(): backpressure holds. Writes go through `sendAll` in order, each callback called once
+ * its bytes are in the kernel. end() half-closes a socket (`shutdown('write')`) and closes a
+ * GreenFd; destroy() closes the stream; errors propagate.
+ *
+ * @example
+ * ```ts
+ * import { pipeline } from 'node:stream/promises';
+ * yield* waitFor(pipeline(sock.toDuplex(), fs.createWriteStream('upload.bin')));
+ * ```
  */
 export class GreenDuplex extends Duplex {
   /** The green stream underneath. */

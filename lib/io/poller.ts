@@ -10,7 +10,7 @@
  */
 import { E, K, check, native } from '../native';
 import { systemError } from '../errors';
-import { validateFd, validateFunction, validateInt, validateMs } from '../validate';
+import { validateFd, validateFunction, validateInt, validateMs, validateOptions } from '../validate';
 
 /**
  * One readiness report: the fd and the `EPOLL*` bits that are set.
@@ -81,6 +81,7 @@ export class Poller {
   #refed = true;
 
   constructor(options: PollerOptions = {}) {
+    validateOptions(options, 'Poller options', ['maxEvents']);
     const maxEvents = options.maxEvents === undefined ? 256 : validateInt(options.maxEvents, 'maxEvents', 1, 1024);
     this.#events = new Int32Array(maxEvents * 3);
     this.#epfd = check(native.epollCreate(), 'epoll_create1');

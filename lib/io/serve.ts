@@ -9,7 +9,7 @@ import type { GreenServer } from './server';
 import type { GreenSocket } from './socket';
 import { spawn } from '../spawn';
 import type { Green, Operation } from '../types';
-import { validateFunction, validateInt } from '../validate';
+import { validateFunction, validateInt, validateOptions } from '../validate';
 
 /**
  * Options of {@link serve}.
@@ -53,6 +53,7 @@ class Slot implements Waitable {
  */
 export function serve(server: GreenServer, handler: (sock: GreenSocket) => Iterator<unknown, unknown, unknown>, options: ServeOptions = {}): Operation<void> {
   validateFunction(handler, 'handler');
+  validateOptions(options, 'serve options', ['concurrency']);
   const concurrency = options.concurrency === undefined ? 1000 : validateInt(options.concurrency, 'concurrency', 1, 0x7fffffff);
   getHub().requireCurrent('serve()');
   return serveLoop(server, handler, concurrency);

@@ -10,7 +10,15 @@ import { systemError } from '../errors';
 import type { Green, Operation } from '../types';
 import { validateBoolean, validateFd, validateMs, validateOptions } from '../validate';
 
-/** What to wait for: exactly one of `read` / `write`, and an optional timeout. */
+/**
+ * What `trampoline` waits for: exactly one of `read` / `write`, and an optional timeout.
+ *
+ * @example
+ * ```ts
+ * const opts: TrampolineOptions = { read: true, timeoutMs: 1000 };
+ * yield* trampoline(fd, opts);
+ * ```
+ */
 export interface TrampolineOptions {
   read?: boolean;
   write?: boolean;

@@ -3,7 +3,7 @@
  */
 import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
-import { validateMs } from '../validate';
+import { timeoutOf } from '../validate';
 import { WaitList } from './wait-list';
 
 /**
@@ -56,8 +56,8 @@ export class Event<T = void> {
    * const v = yield* ev.wait({ timeoutMs: 1000 });
    * ```
    */
-  wait(options: { timeoutMs?: number } = {}): Operation<T> {
-    const timeoutMs = options.timeoutMs === undefined ? -1 : validateMs(options.timeoutMs, 'timeoutMs');
+  wait(options?: { timeoutMs?: number }): Operation<T> {
+    const timeoutMs = timeoutOf(options, 'Event.wait options');
     getHub().requireCurrent('Event.wait()');
     return this.#wait(timeoutMs);
   }

@@ -6,7 +6,7 @@ import { getHub } from '../hub/hub';
 import type { GreenIterator } from './green-iterator';
 import { GreenPool } from './green-pool';
 import { spawn } from '../spawn';
-import type { Green, Operation } from '../types';
+import type { Body, Green, Operation } from '../types';
 import { describeValue, validateFunction } from '../validate';
 import { WaitList } from './wait-list';
 
@@ -53,7 +53,7 @@ export class GreenPile<T = unknown> implements GreenIterator<T> {
    * yield* pile.spawn(fetch, url);
    * ```
    */
-  spawn<A extends unknown[]>(fn: (...args: A) => Iterator<unknown, T, unknown> | Operation<T>, ...args: A): Operation<void> {
+  spawn<A extends unknown[]>(fn: Body<A, T>, ...args: A): Operation<void> {
     validateFunction(fn, 'fn');
     getHub().requireCurrent('GreenPile.spawn()');
     const self = this;

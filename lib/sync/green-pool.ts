@@ -6,11 +6,10 @@ import { type AnyGreenThread, type GreenThread, NO_ERROR } from '../hub/greenthr
 import { getHub } from '../hub/hub';
 import type { GreenIterator } from './green-iterator';
 import { spawn } from '../spawn';
-import type { Green, Operation } from '../types';
+import type { Body, Green, Operation } from '../types';
 import { describeValue, validateFunction, validateInt } from '../validate';
 import { WaitList } from './wait-list';
 
-type Job<A extends unknown[], T> = (...args: A) => Iterator<unknown, T, unknown> | Operation<T>;
 
 /** Calls cb when gt ends, without counting as observing its error (link() would). */
 function onEnd(gt: AnyGreenThread, cb: () => void): void {
@@ -89,7 +88,7 @@ export class GreenPool {
     this.#reserved--; // the slot promised to us is ours now
   }
 
-  #start<A extends unknown[], T>(fn: Job<A, T>, args: A): GreenThread<T> {
+  #start<A extends unknown[], T>(fn: Body<A, T>, args: A): GreenThread<T> {
     const gt = spawn(fn, ...args);
     this.#running.add(gt);
     onEnd(gt, () => {
@@ -109,7 +108,7 @@ export class GreenPool {
    * const page = yield* gt.wait();
    * ```
    */
-  spawn<A extends unknown[], T>(fn: Job<A, T>, ...args: A): Operation<GreenThread<T>> {
+  spawn<A extends unknown[], T>(fn: Body<A, T>, ...args: A): Operation<GreenThread<T>> {
     validateFunction(fn, 'fn');
     getHub().requireCurrent('GreenPool.spawn()');
     const self = this;
@@ -128,7 +127,7 @@ export class GreenPool {
    * yield* pool.spawnN(handle, conn);
    * ```
    */
-  spawnN<A extends unknown[]>(fn: Job<A, unknown>, ...args: A): Operation<void> {
+  spawnN<A extends unknown[]>(fn: Body<A, unknown>, ...args: A): Operation<void> {
     validateFunction(fn, 'fn');
     getHub().requireCurrent('GreenPool.spawnN()');
     const self = this;
@@ -165,17 +164,17 @@ export class GreenPool {
    * const sizes = pool.imap(function* (url: string) { return (yield* fetch(url)).length; }, urls);
    * ```
    */
-  imap<I, R>(fn: (item: I) => Iterator<unknown, R, unknown> | Operation<R>, input: Iterable<I>): GreenIterator<R> {
+  imap<I, R>(fn: Body<[I], R>, input: Iterable<I>): GreenIterator<R> {
     return new MapIterator(this, fn, input, true);
   }
 
   /** Like imap, but yields results as they finish. */
-  imapUnordered<I, R>(fn: (item: I) => Iterator<unknown, R, unknown> | Operation<R>, input: Iterable<I>): GreenIterator<R> {
+  imapUnordered<I, R>(fn: Body<[I], R>, input: Iterable<I>): GreenIterator<R> {
     return new MapIterator(this, fn, input, false);
   }
 
   /** @internal */
-  startIn<A extends unknown[], T>(fn: Job<A, T>, args: A): Operation<GreenThread<T>> {
+  startIn<A extends unknown[], T>(fn: Body<A, T>, args: A): Operation<GreenThread<T>> {
     const self = this;
     return (function* (): Green<GreenThread<T>> {
       yield* self.#slot();
@@ -189,7 +188,7 @@ type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 /** The engine of imap / imapUnordered. */
 class MapIterator<I, R> implements GreenIterator<R> {
   readonly #pool: GreenPool;
-  readonly #fn: (item: I) => Iterator<unknown, R, unknown> | Operation<R>;
+  readonly #fn: Body<[I], R>;
   readonly #ordered: boolean;
   #input: Iterator<I> | undefined;
   readonly #inputSource: Iterable<I>;
@@ -206,7 +205,7 @@ class MapIterator<I, R> implements GreenIterator<R> {
   readonly #consumerWaiters = new WaitList('imap next()');
   readonly #feederWaiters = new WaitList('imap input (results not yet taken)');
 
-  constructor(pool: GreenPool, fn: (item: I) => Iterator<unknown, R, unknown> | Operation<R>, input: Iterable<I>, ordered: boolean) {
+  constructor(pool: GreenPool, fn: Body<[I], R>, input: Iterable<I>, ordered: boolean) {
     validateFunction(fn, 'fn');
     if (input === null || typeof input !== 'object' || typeof (input as Iterable<I>)[Symbol.iterator] !== 'function') {
       if (typeof input !== 'string') throw new TypeError(`input must be iterable, got ${describeValue(input)}`);

@@ -8,7 +8,7 @@
  */
 import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
-import { describeValue, validateFunction, validateInt, validateMs } from '../validate';
+import { timeoutOf, validateFunction, validateInt, validateOptions } from '../validate';
 import { WaitList } from './wait-list';
 
 /** The storage discipline of a queue. */
@@ -116,9 +116,6 @@ function validateMaxsize(maxsize: unknown): number {
   return validateInt(maxsize, 'maxsize', 0, Number.MAX_SAFE_INTEGER);
 }
 
-function timeoutOf(options: { timeoutMs?: number } | undefined): number {
-  return options?.timeoutMs === undefined ? -1 : validateMs(options.timeoutMs, 'timeoutMs');
-}
 
 /**
  * The shared machinery of the three queues. `maxsize` undefined: unbounded; 0: a rendezvous
@@ -210,7 +207,7 @@ abstract class BaseQueue<T> {
    * ```
    */
   put(item: T, options?: { timeoutMs?: number }): Operation<void> {
-    const timeoutMs = timeoutOf(options);
+    const timeoutMs = timeoutOf(options, 'queue options');
     getHub().requireCurrent('Queue.put()');
     return this.#put(item, timeoutMs);
   }
@@ -234,7 +231,7 @@ abstract class BaseQueue<T> {
    * ```
    */
   get(options?: { timeoutMs?: number }): Operation<T> {
-    const timeoutMs = timeoutOf(options);
+    const timeoutMs = timeoutOf(options, 'queue options');
     getHub().requireCurrent('Queue.get()');
     return this.#get(timeoutMs);
   }
@@ -273,7 +270,7 @@ abstract class BaseQueue<T> {
    * ```
    */
   join(options?: { timeoutMs?: number }): Operation<void> {
-    const timeoutMs = timeoutOf(options);
+    const timeoutMs = timeoutOf(options, 'queue options');
     getHub().requireCurrent('Queue.join()');
     return this.#join(timeoutMs);
   }
@@ -343,7 +340,7 @@ export interface PriorityQueueOptions<T> {
  */
 export class PriorityQueue<T> extends BaseQueue<T> {
   constructor(options: PriorityQueueOptions<T> = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError(`PriorityQueue options must be an object, got ${describeValue(options)}`);
+    validateOptions(options, 'PriorityQueue options', ['maxsize', 'compare']);
     const compare = options.compare ?? ((a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0));
     validateFunction(compare, 'compare');
     super(validateMaxsize(options.maxsize), new Heap<T>(compare));

@@ -5,11 +5,10 @@ import { isGreenletExit } from '../errors';
 import { type AnyGreenThread, type GreenThread, NO_ERROR } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import { spawn } from '../spawn';
-import type { Green, Operation, SpawnOptions } from '../types';
+import type { Body, Green, Operation, SpawnOptions } from '../types';
 import { validateFunction } from '../validate';
 import { WaitList } from './wait-list';
 
-type Job<A extends unknown[], T> = (...args: A) => Iterator<unknown, T, unknown> | Operation<T>;
 
 /**
  * The handle a scope body gets: `spawn` starts a child of the scope.
@@ -23,8 +22,8 @@ type Job<A extends unknown[], T> = (...args: A) => Iterator<unknown, T, unknown>
  * ```
  */
 export interface Scope {
-  spawn<A extends unknown[], T>(fn: Job<A, T>, ...args: A): GreenThread<T>;
-  spawn<A extends unknown[], T>(options: SpawnOptions, fn: Job<A, T>, ...args: A): GreenThread<T>;
+  spawn<A extends unknown[], T>(fn: Body<A, T>, ...args: A): GreenThread<T>;
+  spawn<A extends unknown[], T>(options: SpawnOptions, fn: Body<A, T>, ...args: A): GreenThread<T>;
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
-import { describeValue, validateInt, validateMs } from '../validate';
+import { describeValue, timeoutOf, validateInt } from '../validate';
 import { WaitList } from './wait-list';
 
 /**
@@ -49,8 +49,8 @@ export class Semaphore {
    * if (yield* sem.acquire({ timeoutMs: 100 })) { try { ... } finally { sem.release(); } }
    * ```
    */
-  acquire(options: { timeoutMs?: number } = {}): Operation<boolean> {
-    const timeoutMs = options.timeoutMs === undefined ? -1 : validateMs(options.timeoutMs, 'timeoutMs');
+  acquire(options?: { timeoutMs?: number }): Operation<boolean> {
+    const timeoutMs = timeoutOf(options, 'acquire options');
     getHub().requireCurrent('acquire()');
     return this.#acquire(timeoutMs);
   }
