@@ -3,7 +3,7 @@
  */
 import { isGreenletExit } from './errors';
 import { type AnyGreenThread, NO_ERROR, Wait, type Waitable } from './hub/greenthread';
-import { getHub } from './hub/hub';
+import { type Hub, getHub } from './hub/hub';
 import { RESUME, SUSPEND_RESULT, done } from './hub/instructions';
 import type { Green, Operation } from './types';
 import { spawn } from './spawn';
@@ -56,38 +56,40 @@ function children(ops: readonly Operation<unknown>[], what: string): AnyGreenThr
 export function all<const T extends readonly Operation<unknown>[]>(ops: T): Operation<Results<T>> {
   const hub = getHub();
   hub.requireCurrent('all()');
-  return (function* allOp(): Green<Results<T>> {
-    const parent = hub.requireCurrent('all()');
-    const kids = children(ops, 'all');
-    const results: unknown[] = new Array(kids.length);
-    if (kids.length === 0) return results as Results<T>;
-    let remaining = kids.length;
-    let settled = false;
-    kids.forEach((kid, i) =>
-      kid.link((k) => {
-        if (settled) return;
-        if (k.error !== NO_ERROR) {
+  return allOp(hub, ops);
+}
+
+function* allOp<const T extends readonly Operation<unknown>[]>(hub: Hub, ops: T): Green<Results<T>> {
+  const parent = hub.requireCurrent('all()');
+  const kids = children(ops, 'all');
+  const results: unknown[] = new Array(kids.length);
+  if (kids.length === 0) return results as Results<T>;
+  let remaining = kids.length;
+  let settled = false;
+  kids.forEach((kid, i) =>
+    kid.link((k) => {
+      if (settled) return;
+      if (k.error !== NO_ERROR) {
+        settled = true;
+        // A child killed from outside fails all() with an error of its own: rethrowing the
+        // GreenletExit would end the caller as if it had been killed.
+        const err = isGreenletExit(k.error) ? new Error(`all(): operation ${i} was killed`, { cause: k.error }) : k.error;
+        hub.throwInto(parent, err);
+      } else {
+        results[i] = k.result;
+        if (--remaining === 0) {
           settled = true;
-          // A child killed from outside fails all() with an error of its own: rethrowing the
-          // GreenletExit would end the caller as if it had been killed.
-          const err = isGreenletExit(k.error) ? new Error(`all(): operation ${i} was killed`, { cause: k.error }) : k.error;
-          hub.throwInto(parent, err);
-        } else {
-          results[i] = k.result;
-          if (--remaining === 0) {
-            settled = true;
-            hub.resumeWith(parent, results);
-          }
+          hub.resumeWith(parent, results);
         }
-      }),
-    );
-    try {
-      return (yield* new Gather('all()')) as Results<T>;
-    } finally {
-      settled = true;
-      for (const kid of kids) kid.kill();
-    }
-  })();
+      }
+    }),
+  );
+  try {
+    return (yield* new Gather('all()')) as Results<T>;
+  } finally {
+    settled = true;
+    for (const kid of kids) kid.kill();
+  }
 }
 
 /**
@@ -102,32 +104,34 @@ export function all<const T extends readonly Operation<unknown>[]>(ops: T): Oper
 export function race<T extends readonly Operation<unknown>[]>(ops: T): Operation<Results<T>[number]> {
   const hub = getHub();
   hub.requireCurrent('race()');
-  return (function* raceOp(): Green<Results<T>[number]> {
-    const parent = hub.requireCurrent('race()');
-    if (ops.length === 0) throw new TypeError('race() needs at least one operation');
-    const kids = children(ops, 'race');
-    let settled = false;
-    let killed = 0;
-    for (const kid of kids) {
-      kid.link((k) => {
-        if (settled) return;
-        // A child killed from outside does not decide the race, unless every child was.
-        if (k.error !== NO_ERROR && isGreenletExit(k.error) && ++killed < kids.length) return;
-        if (killed === kids.length) {
-          settled = true;
-          hub.throwInto(parent, new Error('race(): every operation was killed', { cause: k.error }));
-          return;
-        }
+  return raceOp(hub, ops);
+}
+
+function* raceOp<T extends readonly Operation<unknown>[]>(hub: Hub, ops: T): Green<Results<T>[number]> {
+  const parent = hub.requireCurrent('race()');
+  if (ops.length === 0) throw new TypeError('race() needs at least one operation');
+  const kids = children(ops, 'race');
+  let settled = false;
+  let killed = 0;
+  for (const kid of kids) {
+    kid.link((k) => {
+      if (settled) return;
+      // A child killed from outside does not decide the race, unless every child was.
+      if (k.error !== NO_ERROR && isGreenletExit(k.error) && ++killed < kids.length) return;
+      if (killed === kids.length) {
         settled = true;
-        if (k.error !== NO_ERROR) hub.throwInto(parent, k.error);
-        else hub.resumeWith(parent, k.result);
-      });
-    }
-    try {
-      return (yield* new Gather('race()')) as Results<T>[number];
-    } finally {
+        hub.throwInto(parent, new Error('race(): every operation was killed', { cause: k.error }));
+        return;
+      }
       settled = true;
-      for (const kid of kids) kid.kill();
-    }
-  })();
+      if (k.error !== NO_ERROR) hub.throwInto(parent, k.error);
+      else hub.resumeWith(parent, k.result);
+    });
+  }
+  try {
+    return (yield* new Gather('race()')) as Results<T>[number];
+  } finally {
+    settled = true;
+    for (const kid of kids) kid.kill();
+  }
 }

@@ -12,6 +12,9 @@ import { validateMs } from './validate';
 
 type Step = Iterator<unknown, void, unknown> & Operation<void>;
 
+
+/** A sleep holds the process open (shared: a sleep allocates only its timer). */
+const HOLDS_PROCESS = Object.freeze({ ref: true });
 /** sleep(0): to the back of the next turn. Stateless (the RESUME marker tells the two calls apart), so one instance serves all. */
 const YIELD: Step = {
   [Symbol.iterator]() {
@@ -54,7 +57,7 @@ class SleepOp implements Step {
     const hub = getHub();
     const gt = hub.requireCurrent('sleep()');
     if (this.ms === Infinity) gt.waitKind = Wait.None; // until killed: no timer, holds nothing
-    else hub.sleepCurrent(gt, this.ms);
+    else hub.sleepCurrent(gt, this.ms, HOLDS_PROCESS);
     return SUSPEND_RESULT;
   }
   throw(err: unknown): never {
@@ -82,7 +85,7 @@ export function sleep(ms = 0): Operation<void> {
   const hub = getHub();
   if (hub.current === undefined) hub.requireCurrent('sleep()');
   if (ms === 0) return YIELD;
-  validateMs(ms, 'ms', true);
+  validateMs(ms, 'ms', { allowInfinity: true });
   return new SleepOp(ms);
 }
 

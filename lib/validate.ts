@@ -31,7 +31,8 @@ export function validateInt(v: unknown, name: string, min = -0x80000000, max = 0
 }
 
 /** A duration in ms: a finite number >= 0, or Infinity when `allowInfinity`. */
-export function validateMs(v: unknown, name: string, allowInfinity = false): number {
+export function validateMs(v: unknown, name: string, options?: { allowInfinity: boolean }): number {
+  const allowInfinity = options?.allowInfinity === true;
   if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name} must be a number of milliseconds, got ${describe(v)}`);
   if (v < 0 || (!allowInfinity && !Number.isFinite(v))) {
     throw new RangeError(`${name} must be ${allowInfinity ? '>= 0 (or Infinity)' : 'a finite number >= 0'}, got ${describe(v)}`);

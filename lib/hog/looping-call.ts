@@ -97,7 +97,7 @@ export class LoopingCall {
     const gt = hub.requireCurrent('loopingCall');
     const ms = deadline - performance.now();
     if (ms <= 0) return;
-    hub.sleepCurrent(gt, ms, this.#refed);
+    hub.sleepCurrent(gt, ms, { ref: this.#refed });
     this.#waiting = true;
     try {
       yield* SUSPEND_OP;
@@ -161,14 +161,15 @@ export class LoopingCall {
    * ```
    */
   wait(): Operation<void> {
-    const op = this.#gt.wait();
-    return (function* waitLoop(): Green<void> {
-      try {
-        yield* op;
-      } catch (e) {
-        if (!(e instanceof Stopped)) throw e; // stopped before its first run: a clean end
-      }
-    })();
+    return this.#wait(this.#gt.wait());
+  }
+
+  *#wait(end: Operation<void>): Green<void> {
+    try {
+      yield* end;
+    } catch (e) {
+      if (!(e instanceof Stopped)) throw e; // stopped before its first run: a clean end
+    }
   }
 
   /** The wait between runs holds the process open (the default). */

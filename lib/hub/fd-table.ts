@@ -90,7 +90,7 @@ export class FdTable {
         this.hub.resumeThrow(gt, err);
       }
     }
-    this.poller.deregister(fd, options.removeFromKernel);
+    this.poller.deregister(fd, options);
     this.onRefChange();
   }
 

@@ -8,6 +8,7 @@ import { GreenletExit } from '../errors';
 import type { Body, GreenThreadStats, Operation, Priority } from '../types';
 import type { Hub } from './hub';
 import { RESUME, SUSPEND_RESULT, done } from './instructions';
+import { describeYielded } from './introspect';
 import type { Timer } from './timers';
 
 /** Lifecycle. NEW: spawned, body not started. RUNNABLE: queued. RUNNING: on the stack. */
@@ -251,3 +252,25 @@ class WaitOp<T> implements Operation<T>, Iterator<unknown, T, unknown> {
   }
 }
 
+
+/**
+ * Calls gt's body and returns the iterator it runs (the first resume). An operation that is
+ * not itself an iterator (serve(...), a GreenThread…) runs its iterator; anything else is a
+ * TypeError that says how to write it.
+ */
+export function openBody(gt: AnyGreenThread): Iterator<unknown, unknown, unknown> {
+  const body = gt.body!;
+  const args = gt.args!;
+  gt.body = undefined;
+  gt.args = undefined;
+  let it = (body as (...a: unknown[]) => unknown)(...args) as Iterator<unknown, unknown, unknown> | undefined;
+  if (it !== null && typeof it === 'object' && typeof it.next !== 'function' && typeof (it as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function') {
+    it = (it as unknown as Iterable<unknown>)[Symbol.iterator]() as Iterator<unknown, unknown, unknown>;
+  }
+  if (it === null || typeof it !== 'object' || typeof it.next !== 'function' || typeof it.throw !== 'function') {
+    throw new TypeError(
+      `spawn's function must return a generator (write it as function* or return one, e.g. () => handle(conn)); "${gt.name}" returned ${describeYielded(it)}`,
+    );
+  }
+  return it;
+}

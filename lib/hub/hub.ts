@@ -28,7 +28,7 @@
 import { GreenletExit, isGreenletExit } from '../errors';
 import type { Body, Priority } from '../types';
 import { FdTable } from './fd-table';
-import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable } from './greenthread';
+import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable, openBody } from './greenthread';
 import { RESUME, SUSPEND } from './instructions';
 import {
   type ErrorHandler,
@@ -122,7 +122,6 @@ export class Hub {
     this.poller.attach(() => this.#runTurns(), () => this.#runTurns());
   }
 
-
   // ---------------------------------------------------------------- the turn
 
   /** Entered from Node's loop (a poll batch or the timer): turns until idle or the slice ends. */
@@ -172,7 +171,7 @@ export class Hub {
     while (nn-- > 0) this.#runEntry(this.#normal);
     // 4. what the kernel says is ready runs next turn. The drain matters when another turn
     // follows at once (there is runnable work: a yielder must not resume before a ready fd).
-    // With nothing runnable the hub parks, and libuv's watch on the epoll fd (level-triggered)
+    // With nothing runnable the hub returns to Node's loop, and libuv's watch on the epoll fd (level-triggered)
     // calls back with the batch: draining here too would cost an empty epoll_wait per batch.
     if (this.poller.registered > 0 && this.#hasRunnable()) this.poller.drain();
     if (this.#unobserved.length > 0) this.#reportUnobserved();
@@ -225,7 +224,7 @@ export class Hub {
     try {
       let r: IteratorResult<unknown, unknown>;
       if (gt.gen === undefined) {
-        r = this.#start(gt);
+        r = (gt.gen = openBody(gt)).next();
       } else if (gt.resumeError !== NO_ERROR) {
         const err = gt.resumeError;
         gt.resumeError = NO_ERROR;
@@ -261,25 +260,6 @@ export class Hub {
       this.current = prev;
       shared[1] = prev === undefined ? 0 : prev.id;
     }
-  }
-
-  #start(gt: AnyGreenThread): IteratorResult<unknown, unknown> {
-    const body = gt.body!;
-    const args = gt.args!;
-    gt.body = undefined;
-    gt.args = undefined;
-    let it = (body as (...a: unknown[]) => unknown)(...args) as Iterator<unknown, unknown, unknown> | undefined;
-    // An operation that is not itself an iterator (serve(...), a GreenThread…): run its iterator.
-    if (it !== null && typeof it === 'object' && typeof it.next !== 'function' && typeof (it as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function') {
-      it = (it as unknown as Iterable<unknown>)[Symbol.iterator]() as Iterator<unknown, unknown, unknown>;
-    }
-    if (it === null || typeof it !== 'object' || typeof it.next !== 'function' || typeof it.throw !== 'function') {
-      throw new TypeError(
-        `spawn's function must return a generator (write it as function* or return one, e.g. () => handle(conn)); "${gt.name}" returned ${describeYielded(it)}`,
-      );
-    }
-    gt.gen = it;
-    return it.next();
   }
 
   #finish(gt: AnyGreenThread, value: unknown, err: unknown): void {
@@ -339,7 +319,7 @@ export class Hub {
       // again in the same pass of libuv's timers.
       const ms = Math.ceil(t.deadline - now());
       if (ms <= 0) this.wakeup();
-      this.poller.armTimer(Math.max(1, ms), this.#timers.refCount > 0);
+      this.poller.armTimer(Math.max(1, ms), { ref: this.#timers.refCount > 0 });
     } else {
       this.poller.disarmTimer();
     }
@@ -368,7 +348,6 @@ export class Hub {
   #hasRunnable(): boolean {
     return this.#high.length + this.#normal.length + this.#yieldLane.length > 0;
   }
-
 
   // ---------------------------------------------------------------- greenthreads
 
@@ -546,8 +525,8 @@ export class Hub {
   }
 
   /** @internal sleep(ms) */
-  sleepCurrent(gt: AnyGreenThread, ms: number, ref = true): void {
-    gt.waitTimer = this.addTimer(TimerKind.Wake, ms, gt, { ref });
+  sleepCurrent(gt: AnyGreenThread, ms: number, options: { ref: boolean }): void {
+    gt.waitTimer = this.addTimer(TimerKind.Wake, ms, gt, options);
     gt.waitKind = Wait.Timer;
   }
 

@@ -29,23 +29,16 @@ export class HubPoller {
   #nextGen = 1;
   #registered = 0;
   #attached = false;
-  #wakerFd = -1;
   #onReady: ReadyHandler;
-  #onWake: () => void = () => {};
 
   constructor(onReady: ReadyHandler) {
     this.#onReady = onReady;
     this.epfd = check(native.epollCreate(), 'epoll_create1');
   }
 
-  /** How many fds are registered (the waker not counted). */
+  /** How many fds are registered. */
   get registered(): number {
     return this.#registered;
-  }
-
-  /** The eventfd another thread writes to (`native.eventfdWrite(fd, 1)`) to wake this hub. */
-  get wakerFd(): number {
-    return this.#wakerFd;
   }
 
   /** Registers fd (edge-triggered IN|OUT|RDHUP); returns its generation. Throws a system error. */
@@ -79,11 +72,11 @@ export class HubPoller {
    * EPOLL_CTL_DEL: needed for fds that may have duplicates elsewhere (a user's fd), pointless for
    * sockets the hub owns, which leave the epoll set when they are closed.
    */
-  deregister(fd: number, removeFromKernel: boolean): void {
+  deregister(fd: number, options: { removeFromKernel: boolean }): void {
     if (!this.isRegistered(fd)) return;
     this.#gen[fd] = 0;
     this.#registered--;
-    if (removeFromKernel) native.epollCtl(this.epfd, K.EPOLL_CTL_DEL, fd, 0, 0);
+    if (options.removeFromKernel) native.epollCtl(this.epfd, K.EPOLL_CTL_DEL, fd, 0, 0);
   }
 
   /** Hands each of the first n drained events to its handler, dropping stale generations. */
@@ -94,10 +87,7 @@ export class HubPoller {
     for (let i = 0; i < n; i++) {
       const fd = ev[3 * i];
       const token = ev[3 * i + 1];
-      if (fd === this.#wakerFd && token === -1) {
-        native.eventfdRead(fd);
-        this.#onWake();
-      } else if (fd < gen.length && gen[fd] === token) {
+      if (fd < gen.length && gen[fd] === token) {
         this.#onReady(fd, ev[3 * i + 2]);
       }
     }
@@ -126,42 +116,25 @@ export class HubPoller {
     this.#attached = true;
   }
 
-  /** Creates the eventfd waker (once); `onWake` runs on this thread after another signals it. */
-  enableWaker(onWake: () => void): number {
-    if (this.#wakerFd < 0) {
-      const fd = check(native.eventfd(0), 'eventfd');
-      const r = native.epollCtl(this.epfd, K.EPOLL_CTL_ADD, fd, K.EPOLLIN | K.EPOLLET, -1);
-      if (r < 0) {
-        native.close(fd);
-        throw systemError(r, 'epoll_ctl');
-      }
-      this.#wakerFd = fd;
-    }
-    this.#onWake = onWake;
-    return this.#wakerFd;
-  }
-
   /** Whether the epoll watch holds the process open. */
   setRef(ref: boolean): void {
     if (this.#attached) native.pollRef(this.epfd, ref);
   }
 
-  /** Arms the one loop timer (replacing the previous deadline); `ref` = hold the process open. */
-  armTimer(ms: number, ref: boolean): void {
+  /** Arms the one loop timer (replacing the previous deadline); `ref`: it holds the process open. */
+  armTimer(ms: number, options: { ref: boolean }): void {
     // libuv takes any uint64, the addon an int32: a later deadline just re-arms when this fires.
-    native.timerStart(this.epfd, Math.min(ms, 0x7fffffff), ref);
+    native.timerStart(this.epfd, Math.min(ms, 0x7fffffff), options.ref);
   }
 
   disarmTimer(): void {
     if (this.#attached) native.timerStop(this.epfd);
   }
 
-  /** Detaches and closes the epoll fd and the waker. */
+  /** Detaches and closes the epoll fd. */
   close(): void {
     if (this.#attached) native.detach(this.epfd);
     this.#attached = false;
-    if (this.#wakerFd >= 0) native.close(this.#wakerFd);
-    this.#wakerFd = -1;
     native.close(this.epfd);
   }
 }

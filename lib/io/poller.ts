@@ -150,7 +150,7 @@ export class Poller {
    */
   wait(timeoutMs: number): PollEvent[] {
     const epfd = this.#open();
-    validateMs(timeoutMs, 'timeoutMs', true);
+    validateMs(timeoutMs, 'timeoutMs', { allowInfinity: true });
     const ms = timeoutMs === Infinity ? -1 : Math.min(Math.ceil(timeoutMs), 0x7fffffff);
     const n = check(native.epollWait(epfd, this.#events, ms), 'epoll_wait');
     const out: PollEvent[] = new Array(n);

@@ -149,7 +149,7 @@ export class GreenServer extends FdHandle {
   }
 
   *#sleep(ms: number): Green<void> {
-    this.hub.sleepCurrent(this.hub.current!, ms, this.refed);
+    this.hub.sleepCurrent(this.hub.current!, ms, { ref: this.refed });
     yield* SUSPEND_OP as Iterator<unknown, void, unknown> & Iterable<unknown>;
   }
 

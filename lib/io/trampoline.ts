@@ -51,7 +51,7 @@ function* trampolineOp(fds: FdTable, fd: number, dir: Direction, timeoutMs: numb
     // A user's fd may have duplicates elsewhere: take it out of the kernel's set explicitly.
     if (fds.trampolineFds.has(fd) && !fds.hasWaiter(fd, dir === 'write' ? 'read' : 'write')) {
       fds.trampolineFds.delete(fd);
-      fds.poller.deregister(fd, true);
+      fds.poller.deregister(fd, { removeFromKernel: true });
     }
   }
 }

@@ -56,31 +56,33 @@ export class GreenPile<T = unknown> implements GreenIterator<T> {
   spawn<A extends unknown[]>(fn: Body<A, T>, ...args: A): Operation<void> {
     validateFunction(fn, 'fn');
     getHub().requireCurrent('GreenPile.spawn()');
-    const self = this;
-    return (function* pileSpawn(): Green<void> {
-      // The pool bounds the jobs running at once. Finished results wait here until taken: the
-      // caller decides how many jobs it spawns before it reads (bounding that too would deadlock
-      // eventlet's usual "spawn them all, then iterate"); imap reads its input lazily instead.
-      const gt = yield* self.pool.spawn(fn, ...args);
-      gt.link(() => self.#waiters.wakeAll(undefined)); // observed: its error reaches next()
-      self.#jobs.push(gt);
-    })();
+    return this.#spawnOp(fn, args);
+  }
+
+  *#spawnOp<A extends unknown[]>(fn: Body<A, T>, args: A): Green<void> {
+    // The pool bounds the jobs running at once. Finished results wait here until taken: the
+    // caller decides how many jobs it spawns before it reads (bounding that too would deadlock
+    // eventlet's usual "spawn them all, then iterate"); imap reads its input lazily instead.
+    const gt = yield* this.pool.spawn(fn, ...args);
+    gt.link(() => this.#waiters.wakeAll(undefined)); // observed: its error reaches next()
+    this.#jobs.push(gt);
   }
 
   next(): Operation<IteratorResult<T, undefined>> {
     getHub().requireCurrent('GreenPile.next()');
-    const self = this;
-    return (function* next(): Green<IteratorResult<T, undefined>> {
-      if (self.#closed || self.#next >= self.#jobs.length) return { done: true, value: undefined };
-      const gt = self.#jobs[self.#next];
-      let value: T;
-      try {
-        value = (yield* gt.wait()) as T;
-      } finally {
-        if (gt.dead) self.#jobs[self.#next++] = undefined as never;
-      }
-      return { done: false, value };
-    })();
+    return this.#nextOp();
+  }
+
+  *#nextOp(): Green<IteratorResult<T, undefined>> {
+    if (this.#closed || this.#next >= this.#jobs.length) return { done: true, value: undefined };
+    const gt = this.#jobs[this.#next];
+    let value: T;
+    try {
+      value = (yield* gt.wait()) as T;
+    } finally {
+      if (gt.dead) this.#jobs[this.#next++] = undefined as never;
+    }
+    return { done: false, value };
   }
 
   close(): void {

@@ -111,11 +111,12 @@ export class GreenPool {
   spawn<A extends unknown[], T>(fn: Body<A, T>, ...args: A): Operation<GreenThread<T>> {
     validateFunction(fn, 'fn');
     getHub().requireCurrent('GreenPool.spawn()');
-    const self = this;
-    return (function* poolSpawn(): Green<GreenThread<T>> {
-      yield* self.#slot();
-      return self.#start(fn, args);
-    })();
+    return this.#spawnOp(fn, args);
+  }
+
+  *#spawnOp<A extends unknown[], T>(fn: Body<A, T>, args: A): Green<GreenThread<T>> {
+    yield* this.#slot();
+    return this.#start(fn, args);
   }
 
   /**
@@ -130,11 +131,12 @@ export class GreenPool {
   spawnN<A extends unknown[]>(fn: Body<A, unknown>, ...args: A): Operation<void> {
     validateFunction(fn, 'fn');
     getHub().requireCurrent('GreenPool.spawnN()');
-    const self = this;
-    return (function* poolSpawnN(): Green<void> {
-      yield* self.#slot();
-      self.#start(fn, args);
-    })();
+    return this.#spawnNOp(fn, args);
+  }
+
+  *#spawnNOp<A extends unknown[]>(fn: Body<A, unknown>, args: A): Green<void> {
+    yield* this.#slot();
+    this.#start(fn, args);
   }
 
   /**
@@ -147,12 +149,13 @@ export class GreenPool {
    */
   waitAll(): Operation<void> {
     getHub().requireCurrent('GreenPool.waitAll()');
-    const self = this;
-    return (function* waitAll(): Green<void> {
-      while (self.#running.size > 0 || self.#reserved > 0 || self.#slotWaiters.length > 0) {
-        yield* self.#idleWaiters.wait(undefined, -1);
-      }
-    })();
+    return this.#waitAllOp();
+  }
+
+  *#waitAllOp(): Green<void> {
+    while (this.#running.size > 0 || this.#reserved > 0 || this.#slotWaiters.length > 0) {
+      yield* this.#idleWaiters.wait(undefined, -1);
+    }
   }
 
   /**
@@ -165,21 +168,22 @@ export class GreenPool {
    * ```
    */
   imap<I, R>(fn: Body<[I], R>, input: Iterable<I>): GreenIterator<R> {
-    return new MapIterator(this, fn, input, true);
+    return new MapIterator(this, fn, input, 'input order');
   }
 
   /** Like imap, but yields results as they finish. */
   imapUnordered<I, R>(fn: Body<[I], R>, input: Iterable<I>): GreenIterator<R> {
-    return new MapIterator(this, fn, input, false);
+    return new MapIterator(this, fn, input, 'finishing order');
   }
 
   /** @internal */
   startIn<A extends unknown[], T>(fn: Body<A, T>, args: A): Operation<GreenThread<T>> {
-    const self = this;
-    return (function* (): Green<GreenThread<T>> {
-      yield* self.#slot();
-      return self.#start(fn, args);
-    })();
+    return this.#startInOp(fn, args);
+  }
+
+  *#startInOp<A extends unknown[], T>(fn: Body<A, T>, args: A): Green<GreenThread<T>> {
+    yield* this.#slot();
+    return this.#start(fn, args);
   }
 }
 
@@ -205,7 +209,7 @@ class MapIterator<I, R> implements GreenIterator<R> {
   readonly #consumerWaiters = new WaitList('imap next()');
   readonly #feederWaiters = new WaitList('imap input (results not yet taken)');
 
-  constructor(pool: GreenPool, fn: Body<[I], R>, input: Iterable<I>, ordered: boolean) {
+  constructor(pool: GreenPool, fn: Body<[I], R>, input: Iterable<I>, order: 'input order' | 'finishing order') {
     validateFunction(fn, 'fn');
     if (input === null || typeof input !== 'object' || typeof (input as Iterable<I>)[Symbol.iterator] !== 'function') {
       if (typeof input !== 'string') throw new TypeError(`input must be iterable, got ${describeValue(input)}`);
@@ -213,7 +217,7 @@ class MapIterator<I, R> implements GreenIterator<R> {
     this.#pool = pool;
     this.#fn = fn;
     this.#inputSource = input;
-    this.#ordered = ordered;
+    this.#ordered = order === 'input order';
   }
 
   get buffered(): number {
@@ -258,38 +262,39 @@ class MapIterator<I, R> implements GreenIterator<R> {
 
   next(): Operation<IteratorResult<R, undefined>> {
     getHub().requireCurrent('GreenIterator.next()');
-    const self = this;
-    return (function* next(): Green<IteratorResult<R, undefined>> {
-      for (;;) {
-        if (self.#closed) return { done: true, value: undefined };
-        self.#ensureFeeder();
-        let outcome: Outcome<R> | undefined;
-        if (self.#ordered) {
-          outcome = self.#byIndex.get(self.#consumed);
-          if (outcome !== undefined) self.#byIndex.delete(self.#consumed);
-        } else {
-          outcome = self.#finished.shift();
-        }
-        if (outcome !== undefined) {
-          self.#consumed++;
-          self.#feederWaiters.wakeAll(undefined);
-          if (!outcome.ok) {
-            self.close();
-            throw outcome.error;
-          }
-          return { done: false, value: outcome.value };
-        }
-        if (self.#inputDone && self.#consumed === self.#started) {
-          if (self.#inputError) {
-            const e = self.#inputError.error;
-            self.close();
-            throw e;
-          }
-          return { done: true, value: undefined };
-        }
-        yield* self.#consumerWaiters.wait(undefined, -1);
+    return this.#nextOp();
+  }
+
+  *#nextOp(): Green<IteratorResult<R, undefined>> {
+    for (;;) {
+      if (this.#closed) return { done: true, value: undefined };
+      this.#ensureFeeder();
+      let outcome: Outcome<R> | undefined;
+      if (this.#ordered) {
+        outcome = this.#byIndex.get(this.#consumed);
+        if (outcome !== undefined) this.#byIndex.delete(this.#consumed);
+      } else {
+        outcome = this.#finished.shift();
       }
-    })();
+      if (outcome !== undefined) {
+        this.#consumed++;
+        this.#feederWaiters.wakeAll(undefined);
+        if (!outcome.ok) {
+          this.close();
+          throw outcome.error;
+        }
+        return { done: false, value: outcome.value };
+      }
+      if (this.#inputDone && this.#consumed === this.#started) {
+        if (this.#inputError) {
+          const e = this.#inputError.error;
+          this.close();
+          throw e;
+        }
+        return { done: true, value: undefined };
+      }
+      yield* this.#consumerWaiters.wait(undefined, -1);
+    }
   }
 
   close(): void {
