@@ -7,6 +7,7 @@ import { type Hub, getHub } from './hub/hub';
 import { RESUME, SUSPEND_RESULT, done } from './hub/instructions';
 import type { Green, Operation } from './types';
 import { spawn } from './spawn';
+import { describeValue } from './validate';
 
 type Results<T extends readonly Operation<unknown>[]> = { -readonly [K in keyof T]: T[K] extends Operation<infer R> ? R : never };
 
@@ -33,10 +34,10 @@ class Gather implements Waitable, Operation<unknown>, Iterator<unknown, unknown,
 }
 
 function children(ops: readonly Operation<unknown>[], what: string): AnyGreenThread[] {
-  if (!Array.isArray(ops)) throw new TypeError(`${what} needs an array of operations`);
+  if (!Array.isArray(ops)) throw new TypeError(`${what} needs an array of operations, got ${describeValue(ops)}`);
   ops.forEach((op, i) => {
     if (op === null || typeof op !== 'object' || typeof (op as Operation<unknown>)[Symbol.iterator] !== 'function') {
-      throw new TypeError(`${what}: ops[${i}] is not an operation (an iterable such as a generator or a GreenThread)`);
+      throw new TypeError(`${what}: ops[${i}] must be an operation (an iterable such as a generator or a GreenThread), got ${describeValue(op)}`);
     }
   });
   return ops.map((op, i) => spawn({ name: `${what}[${i}]` }, function* (): Green<unknown> {
@@ -109,7 +110,7 @@ export function race<T extends readonly Operation<unknown>[]>(ops: T): Operation
 
 function* raceOp<T extends readonly Operation<unknown>[]>(hub: Hub, ops: T): Green<Results<T>[number]> {
   const parent = hub.requireCurrent('race()');
-  if (ops.length === 0) throw new TypeError('race() needs at least one operation');
+  if (ops.length === 0) throw new TypeError('race() needs at least one operation, got an empty array');
   const kids = children(ops, 'race');
   let settled = false;
   let killed = 0;

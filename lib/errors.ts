@@ -132,7 +132,8 @@ export function closedError(what: string, code: string): CodedError {
 
 /** A second greenthread reading (or writing, accepting) where one at a time is the rule. */
 export function roleTakenError(what: string, role: string, holder: { id: number; name: string }): CodedError {
-  return coded(`${what} already has a ${role}: greenthread ${holder.id} (${holder.name}); one at a time`, 'ERR_ROLE_TAKEN');
+  const article = /^[aeiou]/.test(role) ? 'an' : 'a';
+  return coded(`${what} already has ${article} ${role}: greenthread ${holder.id} (${holder.name}); one at a time`, 'ERR_ROLE_TAKEN');
 }
 
 /** readUntil/readLine found no delimiter within maxBytes. */
@@ -143,4 +144,12 @@ export function lineTooLongError(maxBytes: number): CodedError {
 /** readExactly met the end of the stream first. */
 export function endOfStreamError(got: number, wanted: number): CodedError {
   return coded(`end of stream after ${got} of ${wanted} bytes`, 'ERR_END_OF_STREAM');
+}
+
+/** A TLS handshake failed: the underlying error is the `cause`, and its `code` is kept. */
+export function handshakeError(e: unknown): Error & { code?: string } {
+  const cause = e as Error & { code?: string };
+  const err = new Error(`TLS handshake failed: ${cause?.message ?? String(e)}`, { cause }) as Error & { code?: string };
+  if (cause?.code) err.code = cause.code;
+  return err;
 }

@@ -3,7 +3,7 @@
  */
 import { getHub } from './hub/hub';
 import type { GreenThread } from './hub/greenthread';
-import type { Body, Priority, SpawnOptions } from './types';
+import type { Body, Operation, Priority, SpawnOptions } from './types';
 import { describeValue, validateMs, validateOneOf, validateOptions } from './validate';
 
 
@@ -94,4 +94,16 @@ export function spawnAfter<T>(ms: number, a: unknown, ...rest: unknown[]): Green
  */
 export function current(): GreenThread<unknown> | undefined {
   return getHub().current;
+}
+
+/**
+ * @internal What calling `fn(...args)` runs, as an operation: the generator it returns, or the
+ * operation's own iterator (serve(), scope() and pools run bodies in place with this).
+ */
+export function bodyOperation<A extends unknown[], T>(fn: Body<A, T>, args: A): Operation<T> {
+  const r = fn(...args);
+  if (r !== null && typeof r === 'object' && typeof (r as Iterator<unknown, T, unknown>).next === 'function') {
+    return { [Symbol.iterator]: () => r as Iterator<unknown, T, unknown> };
+  }
+  return r as Operation<T>;
 }

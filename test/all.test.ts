@@ -126,7 +126,7 @@ describe('race', () => {
       } catch (e) {
         e2 = e;
       }
-      expect(String(e2)).toMatch(/not an operation/);
+      expect(String(e2)).toMatch(/must be an operation \(an iterable such as a generator or a GreenThread\), got /);
     });
   });
 });

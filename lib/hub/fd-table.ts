@@ -125,7 +125,12 @@ export class FdTable {
 
   /** Whether some greenthread is parked on fd in that direction. */
   hasWaiter(fd: number, dir: Direction): boolean {
-    return (dir === 'write' ? this.#writers : this.#readers)[fd] !== undefined;
+    return this.waiter(fd, dir) !== undefined;
+  }
+
+  /** The greenthread parked on fd in that direction, if any. */
+  waiter(fd: number, dir: Direction): AnyGreenThread | undefined {
+    return (dir === 'write' ? this.#writers : this.#readers)[fd];
   }
 
   /** Changes whether gt's fd wait holds the process (socket.ref()/unref()). */
@@ -176,8 +181,8 @@ class FdWaitOp implements Operation<number>, Iterator<unknown, number, unknown> 
 export interface FdWaitOptions {
   /** Whether the wait holds the process open. */
   ref: boolean;
-  /** Past this, a TimeoutError with `timeoutMessage`; undefined: no limit. */
-  timeoutMs: number | undefined;
+  /** Past this (>= 0), a TimeoutError with `timeoutMessage`; -1: no limit (as everywhere in greenhub). */
+  timeoutMs: number;
   timeoutMessage?: string;
 }
 
@@ -186,7 +191,7 @@ export interface FdWaitOptions {
  * this returns or throws.
  */
 export function* waitFdReady(fds: FdTable, fd: number, dir: Direction, options: FdWaitOptions): Green<number> {
-  if (options.timeoutMs === undefined) return yield* new FdWaitOp(fds, fd, dir, options.ref);
+  if (options.timeoutMs < 0) return yield* new FdWaitOp(fds, fd, dir, options.ref);
   const hub = fds.hub;
   const gt = hub.requireCurrent('waiting on an fd');
   const timer = hub.addTimer(TimerKind.Timeout, options.timeoutMs, gt, { ref: options.ref, message: options.timeoutMessage });

@@ -8,6 +8,7 @@ import { GreenletExit } from '../errors';
 import type { Body, GreenThreadStats, Operation, Priority } from '../types';
 import type { Hub } from './hub';
 import { RESUME, SUSPEND_RESULT, done } from './instructions';
+import { validateFunction } from '../validate';
 import { describeYielded } from './introspect';
 import type { Timer } from './timers';
 
@@ -199,7 +200,7 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
    * ```
    */
   link(cb: (gt: GreenThread<T>) => void): void {
-    if (typeof cb !== 'function') throw new TypeError('link() needs a function');
+    validateFunction(cb, 'link() callback');
     this.observed = true;
     if (this.state === State.Dead) {
       cb(this);

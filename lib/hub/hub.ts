@@ -27,6 +27,7 @@
  */
 import { GreenletExit, isGreenletExit } from '../errors';
 import type { Body, Priority } from '../types';
+import { describeValue, validateFunction } from '../validate';
 import { FdTable } from './fd-table';
 import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable, openBody } from './greenthread';
 import { RESUME, SUSPEND } from './instructions';
@@ -73,7 +74,7 @@ export class Hub {
   }
   set timeSliceMs(ms: number) {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new RangeError(`timeSliceMs must be a finite number of ms >= 0, got ${String(ms)}`);
+      throw new RangeError(`timeSliceMs must be a finite number of ms >= 0, got ${describeValue(ms)}`);
     }
     this.#timeSliceMs = ms;
   }
@@ -247,6 +248,9 @@ export class Hub {
           const err = gt.pendingKill;
           gt.pendingKill = NO_ERROR;
           this.cancelWait(gt);
+          // It stays on the stack: its finally blocks run as Running, wherever it suspended
+          // (cancelWait marks a yielder Suspended, and a kill from there would resume it twice).
+          gt.state = State.Running;
           r = gt.gen!.throw!(err);
           continue;
         }
@@ -498,7 +502,9 @@ export class Hub {
   addTimer(kind: TimerKind, ms: number, gt: AnyGreenThread | undefined, options: { ref: boolean; message?: string }): Timer {
     const t = new Timer(now() + ms, this.#timerSeq++, kind, gt, options.ref, options.message);
     this.#timers.push(t);
-    if (!this.#inTurns && this.#timers.peek() === t) this.#returnToLoop();
+    // Re-arm the loop timer when this one fires first, or when it is the first to hold the
+    // process (the armed one may be an unref'd looping call's, later than this).
+    if (!this.#inTurns && (this.#timers.peek() === t || (t.ref && this.#timers.refCount === 1))) this.#returnToLoop();
     return t;
   }
 
@@ -576,13 +582,13 @@ export class Hub {
 
   /** Sets the handler of uncaught greenthread errors (null: back to the default, which prints to stderr). */
   onError(handler: ErrorHandler | null): void {
-    if (handler !== null && typeof handler !== 'function') throw new TypeError('onError() needs a function or null');
+    if (handler !== null) validateFunction(handler, 'onError() handler (or null)');
     this.#errorHandler = handler ?? printError;
   }
 
   /** Sets the handler of warnings (looping-call overruns, EMFILE back-off…; null: one line on stderr). */
   onWarning(handler: WarningHandler | null): void {
-    if (handler !== null && typeof handler !== 'function') throw new TypeError('onWarning() needs a function or null');
+    if (handler !== null) validateFunction(handler, 'onWarning() handler (or null)');
     this.#warningHandler = handler ?? printWarning;
   }
 

@@ -16,14 +16,14 @@ export function statFd(fd: number): fs.Stats {
 }
 
 /** @internal Checks that fd is a stream socket (listening or not, as asked); returns its family. */
-export function adoptableSocket(fd: number, listening: boolean, what: string): { af: number; path: string | undefined } {
+export function adoptableSocket(fd: number, what: string, want: { listening: boolean }): { af: number; path: string | undefined } {
   validateFd(fd);
   const stat = statFd(fd);
   if (!stat.isSocket()) throw new TypeError(`${what}: fd ${fd} is not a socket`);
   const type = check(native.getsockopt(fd, K.SOL_SOCKET, K.SO_TYPE), 'getsockopt');
   if (type !== K.SOCK_STREAM) throw new TypeError(`${what}: fd ${fd} is not a stream socket (use udpSocket for datagrams)`);
   const acc = check(native.getsockopt(fd, K.SOL_SOCKET, K.SO_ACCEPTCONN), 'getsockopt') === 1;
-  if (acc !== listening) {
+  if (acc !== want.listening) {
     throw new TypeError(`${what}: fd ${fd} is ${acc ? 'a listening socket: adopt it with listenFd()' : 'not listening: adopt it with GreenSocket.fromFd()'}`);
   }
   const addr = native.getsockname(fd);

@@ -20,6 +20,12 @@ export interface ByteSource {
   leaveRead(prev: AnyGreenThread | undefined): void;
   /** Throws the closed error once closed. */
   checkOpen(): void;
+  /**
+   * Whether recv/readExactly may read more than they return (a socket: yes, it saves reads).
+   * An fd that other processes share (stdin) says no: bytes read ahead would be lost to them.
+   * readUntil/readLine always read ahead: they cannot know where the delimiter is.
+   */
+  readonly readsAhead: boolean;
 }
 
 const CHUNK = 64 * 1024;
@@ -53,6 +59,8 @@ export class BufferedReader {
 
   recvInto(buf: Uint8Array): Operation<number> {
     validateBytes(buf, 'buf');
+    // 0 is the end-of-stream result: a 0-byte read could not tell it from "no data yet".
+    if (buf.length === 0) throw new RangeError('buf must not be empty (0 is what recvInto returns at end of stream), got an empty buffer');
     this.source.checkOpen();
     // Data already buffered (a readLine read ahead) is handed out first; else straight to the source.
     return this.buffered > 0 ? this.#recvBuffered(buf) : this.source.fill(buf, 0, buf.length);
@@ -92,7 +100,7 @@ export class BufferedReader {
     // Node's buffer pool); the rest stays buffered.
     const prev = this.source.enterRead();
     try {
-      if (this.buffered === 0 && (yield* this.#fill()) === 0) return Buffer.alloc(0);
+      if (this.buffered === 0 && (yield* this.#fill(max)) === 0) return Buffer.alloc(0);
       const out = Buffer.allocUnsafe(Math.min(max, this.buffered));
       this.#take(out, 0, out.length);
       return out;
@@ -111,8 +119,9 @@ export class BufferedReader {
     const prev = this.source.enterRead();
     try {
       while (this.buffered < n) {
-        if ((yield* this.#fill()) === 0) throw endOfStreamError(this.buffered, n);
+        if ((yield* this.#fill(n - this.buffered)) === 0) throw endOfStreamError(this.buffered, n);
       }
+      if (n === 0) return Buffer.alloc(0);
       const out = Buffer.allocUnsafe(n);
       this.#take(out, 0, n);
       return out;
@@ -131,12 +140,15 @@ export class BufferedReader {
           const from = this.#start + Math.max(0, scanned - delim.length + 1);
           const i = this.#buf!.indexOf(delim, from);
           if (i >= 0 && i + delim.length <= this.#end) {
+            // The same rule however the bytes arrived: a line longer than maxBytes is an error.
+            if (i + delim.length - this.#start > maxBytes) throw lineTooLongError(maxBytes);
             const out = Buffer.allocUnsafe(i + delim.length - this.#start);
             this.#take(out, 0, out.length);
             return out;
           }
           scanned = avail;
         }
+        // No delimiter in maxBytes or more: the line will be longer than maxBytes.
         if (avail >= maxBytes) throw lineTooLongError(maxBytes);
         // The fill inlined (this is the request-parsing hot path: one generator, not two).
         const buf = this.#prepareFill();
@@ -153,10 +165,11 @@ export class BufferedReader {
     }
   }
 
-  /** Reads more into the buffer; returns bytes added (0 at end of stream). */
-  *#fill(): Green<number> {
+  /** Reads more into the buffer (at most `wanted` where the source may not read ahead); returns bytes added, 0 at end of stream. */
+  *#fill(wanted: number): Green<number> {
     const buf = this.#prepareFill();
-    const n = yield* this.source.fill(buf, this.#end, buf.length - this.#end);
+    const room = buf.length - this.#end;
+    const n = yield* this.source.fill(buf, this.#end, this.source.readsAhead ? room : Math.min(room, wanted));
     this.#end += n;
     return n;
   }
@@ -167,7 +180,31 @@ export class BufferedReader {
     if (out instanceof Buffer) this.#buf!.copy(out, off, this.#start, this.#start + n);
     else out.set(this.#buf!.subarray(this.#start, this.#start + n), off);
     this.#start += n;
+    this.#shrink();
     return n;
+  }
+
+  /**
+   * After a long line the buffer has grown: once what is left fits in a chunk, go back to one,
+   * so an idle connection holds 64 KiB, not the longest line it ever saw.
+   */
+  #shrink(): void {
+    const buf = this.#buf!;
+    if (buf.length <= CHUNK || this.buffered > CHUNK / 2) return;
+    if (this.buffered === 0) {
+      this.#buf = undefined;
+    } else {
+      const small = Buffer.allocUnsafe(CHUNK);
+      buf.copy(small, 0, this.#start, this.#end);
+      this.#buf = small;
+    }
+    this.#end = this.buffered;
+    this.#start = 0;
+  }
+
+  /** @internal bytes the buffer holds (for tests of its memory use) */
+  get capacity(): number {
+    return this.#buf?.length ?? 0;
   }
 
   /** Makes room at the end of the buffer (compacting or growing it) and returns it. */

@@ -39,6 +39,11 @@ export class GreenDuplex extends Duplex {
   #writer: AnyGreenThread | undefined;
   readonly #writeWake = new Wakeup('Duplex (writer waits for data)');
 
+  /** The stream underneath, under its earlier name (a GreenSocket's Duplex). */
+  get socket(): GreenStream {
+    return this.stream;
+  }
+
   /** @internal use toDuplex() */
   constructor(stream: GreenStream & { shutdown?(how: 'write'): void }) {
     super({ allowHalfOpen: true });

@@ -107,10 +107,13 @@ export abstract class FdHandle {
     if (this.isClosed) throw this.closedError();
   }
 
-  /** @internal Takes the reader or writer role for the running greenthread; returns the previous holder. */
-  enter(dir: Direction): AnyGreenThread | undefined {
+  /**
+   * @internal Takes the reader or writer role for the running greenthread; returns the previous
+   * holder. `call` names the blocking call in the error for a call outside any greenthread.
+   */
+  enter(dir: Direction, call?: string): AnyGreenThread | undefined {
     if (this.isClosed) throw this.closedError();
-    const gt = this.hub.current ?? this.hub.requireCurrent(`${this.describe()} I/O`);
+    const gt = this.hub.current ?? this.hub.requireCurrent(call ?? `${this.describe()} I/O`);
     return (dir === 'write' ? this.writer : this.reader).take(gt, this.describe());
   }
 
@@ -141,9 +144,14 @@ export abstract class FdHandle {
   }
 
   /** @internal How a park on this handle's fd holds the process and times out. */
-  parkOptions(dir: Direction): { ref: boolean; timeoutMs: number | undefined; timeoutMessage?: string } {
+  parkOptions(dir: Direction): { ref: boolean; timeoutMs: number; timeoutMessage?: string } {
     const ms = this.timeoutMs;
-    if (ms === 0) return { ref: this.refed, timeoutMs: undefined };
-    return { ref: this.refed, timeoutMs: ms, timeoutMessage: `${this.describe()} ${dir} timed out after ${ms} ms` };
+    if (ms === 0) return { ref: this.refed, timeoutMs: -1 };
+    return { ref: this.refed, timeoutMs: ms, timeoutMessage: `${this.describe()} ${this.verb(dir)} timed out after ${ms} ms` };
+  }
+
+  /** @internal What a wait in that direction is called in a timeout message ("read", "receive"). */
+  protected verb(dir: Direction): string {
+    return dir;
   }
 }

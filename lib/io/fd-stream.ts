@@ -16,7 +16,7 @@ import { type Timer, TimerKind } from '../hub/timers';
 import { E, native } from '../native';
 import type { Green, GreenStream, Operation, ReadUntilOptions } from '../types';
 import { validateBytes } from '../validate';
-import { BufferedReader, type ByteSource } from './buffered-reader';
+import { BufferedReader } from './buffered-reader';
 import { GreenDuplex } from './duplex';
 import { FdHandle, type FdHandleOptions } from './fd-handle';
 
@@ -158,10 +158,11 @@ export interface FdStreamOptions extends FdHandleOptions {
   streamLike: boolean;
 }
 
-export abstract class FdStream extends FdHandle implements GreenStream, ByteSource {
+export abstract class FdStream extends FdHandle implements GreenStream {
   /** @internal */ rx = 0;
   /** @internal */ tx = 0;
   /** @internal */ readonly streamLike: boolean;
+  // This stream is the reader's ByteSource (fill, enterRead, leaveRead, checkOpen: internal).
   readonly #in = new BufferedReader(this);
   #readOp: IoOp | undefined;
   #writeOp: IoOp | undefined;
@@ -266,12 +267,20 @@ export abstract class FdStream extends FdHandle implements GreenStream, ByteSour
     return this.#in.readUntil('\n', options);
   }
 
+  /** @internal bytes the read buffer holds (for tests of its memory use) */
+  get readBufferCapacity(): number {
+    return this.#in.capacity;
+  }
+
   /** @internal ByteSource: one read into buf (no buffering). */
   fill(buf: Uint8Array, off: number, len: number): Operation<number> {
     let op = this.#readOp;
     if (op === undefined || op.state !== IDLE) op = op === undefined ? (this.#readOp = new IoOp(this, 'read')) : new IoOp(this, 'read');
     return op.arm(buf, off, len, false) as Operation<number>;
   }
+
+  /** @internal ByteSource: a GreenSocket reads ahead, a GreenFd (maybe shared) does not. */
+  abstract readonly readsAhead: boolean;
 
   /** @internal ByteSource */
   enterRead(): AnyGreenThread | undefined {

@@ -39,6 +39,8 @@ export interface GreenFdOptions {
  */
 export class GreenFd extends FdStream {
   readonly #closeFd: boolean;
+  /** @internal others may read the same file: take no more than asked */
+  readonly readsAhead = false;
 
   constructor(fd: number, options?: GreenFdOptions) {
     validateFd(fd);

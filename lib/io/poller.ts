@@ -9,7 +9,7 @@
  * Poller would still count it as registered (and, in callback mode, keep the process alive).
  */
 import { E, K, check, native } from '../native';
-import { systemError } from '../errors';
+import { closedError, systemError } from '../errors';
 import { validateFd, validateFunction, validateInt, validateMs, validateOptions } from '../validate';
 
 /**
@@ -38,11 +38,6 @@ export interface PollerOptions {
   maxEvents?: number;
 }
 
-function closedError(): Error {
-  const err = new Error('Poller is closed') as Error & { code: string };
-  err.code = 'ERR_POLLER_CLOSED';
-  return err;
-}
 
 /** Normalises an events mask to a signed 32-bit int (EPOLLET is bit 31). */
 function validateEvents(events: unknown): number {
@@ -103,7 +98,7 @@ export class Poller {
   }
 
   #open(): number {
-    if (this.#epfd < 0) throw closedError();
+    if (this.#epfd < 0) throw closedError('Poller', 'ERR_POLLER_CLOSED');
     return this.#epfd;
   }
 
@@ -162,7 +157,8 @@ export class Poller {
   /**
    * Callback mode: `callback(fd, events)` runs on Node's loop for each ready fd (one native
    * call per batch). While at least one fd is registered the poller keeps the process alive,
-   * unless `unref()`'d. An exception thrown by the callback reaches `process.on('uncaughtException')`.
+   * unless `unref()`'d. An exception thrown by the callback reaches `process.on('uncaughtException')`
+   * after the rest of the batch has been delivered (edge-triggered events would be lost).
    */
   start(callback: (fd: number, events: number) => void): this {
     const epfd = this.#open();
@@ -214,10 +210,18 @@ export class Poller {
   #onBatch(n: number): void {
     if (n < 0) throw systemError(n, 'epoll_wait');
     const ev = this.#events;
+    // Edge-triggered events do not come again: one callback that throws must not cost the
+    // rest of the batch. Every event is delivered, then the first error is thrown.
+    let failure: { error: unknown } | undefined;
     for (let i = 0; i < n; i++) {
       const cb = this.#callback;
-      if (!cb) return; // stopped or closed by an earlier callback in this batch
-      cb(ev[3 * i], ev[3 * i + 2] >>> 0);
+      if (!cb) break; // stopped or closed by an earlier callback in this batch
+      try {
+        cb(ev[3 * i], ev[3 * i + 2] >>> 0);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
+    if (failure) throw failure.error;
   }
 }

@@ -7,8 +7,8 @@ import { Wait, type AnyGreenThread, type Waitable } from '../hub/greenthread';
 import { SUSPEND_OP } from '../hub/instructions';
 import type { GreenServer } from './server';
 import type { GreenSocket } from './socket';
-import { spawn } from '../spawn';
-import type { Green, Operation } from '../types';
+import { bodyOperation, spawn } from '../spawn';
+import type { Body, Green, Operation } from '../types';
 import { validateFunction, validateInt, validateOptions } from '../validate';
 
 /**
@@ -51,7 +51,7 @@ class Slot implements Waitable {
  * }));
  * ```
  */
-export function serve(server: GreenServer, handler: (sock: GreenSocket) => Iterator<unknown, unknown, unknown>, options: ServeOptions = {}): Operation<void> {
+export function serve(server: GreenServer, handler: Body<[GreenSocket], unknown>, options: ServeOptions = {}): Operation<void> {
   validateFunction(handler, 'handler');
   validateOptions(options, 'serve options', ['concurrency']);
   const concurrency = options.concurrency === undefined ? 1000 : validateInt(options.concurrency, 'concurrency', 1, 0x7fffffff);
@@ -59,7 +59,7 @@ export function serve(server: GreenServer, handler: (sock: GreenSocket) => Itera
   return serveLoop(server, handler, concurrency);
 }
 
-function* serveLoop(server: GreenServer, handler: (sock: GreenSocket) => Iterator<unknown, unknown, unknown>, concurrency: number): Green<void> {
+function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, concurrency: number): Green<void> {
   const hub = getHub();
   const slot = new Slot();
   let running = 0;
@@ -74,7 +74,7 @@ function* serveLoop(server: GreenServer, handler: (sock: GreenSocket) => Iterato
   server.onClose(wakeLoop); // parked at the limit, the loop must still see close()
   function* handle(sock: GreenSocket): Green<void> {
     try {
-      yield* { [Symbol.iterator]: () => handler(sock) };
+      yield* bodyOperation(handler, [sock]);
     } catch (e) {
       // A peer that resets or vanishes is the peer's doing, and common under load; a killed
       // handler was killed: neither is reported.

@@ -117,7 +117,7 @@ export class GreenServer extends FdHandle {
 
   *#accept(timeoutMs: number): Green<GreenSocket> {
     const hub = this.hub;
-    const prev = this.enter('read');
+    const prev = this.enter('read', 'accept()');
     const gt = hub.current!;
     const deadline = timeoutMs >= 0 ? hub.addTimer(TimerKind.Timeout, timeoutMs, gt, { ref: this.refed, message: `accept timed out after ${timeoutMs} ms` }) : undefined;
     try {
@@ -234,6 +234,6 @@ export function listen(options: ListenOptions = {}): GreenServer {
  * ```
  */
 export function listenFd(fd: number): GreenServer {
-  const { af, path } = adoptableSocket(fd, true, 'listenFd');
+  const { af, path } = adoptableSocket(fd, 'listenFd', { listening: true });
   return new GreenServer(fd, af, path, { adopted: true });
 }

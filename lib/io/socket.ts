@@ -28,6 +28,8 @@ import { FdStream } from './fd-stream';
  */
 export class GreenSocket extends FdStream {
   readonly #af: number;
+  /** @internal */
+  readonly readsAhead = true;
   #local: AddressInfo | undefined;
   #remote: AddressInfo | undefined;
 
@@ -44,7 +46,7 @@ export class GreenSocket extends FdStream {
    * ```
    */
   static fromFd(fd: number): GreenSocket {
-    const { af } = adoptableSocket(fd, false, 'GreenSocket.fromFd');
+    const { af } = adoptableSocket(fd, 'GreenSocket.fromFd', { listening: false });
     return new GreenSocket(fd, af, { adopted: true });
   }
 

@@ -3,14 +3,14 @@
  * greenhub has no TLS code of its own. The result reads like a GreenSocket.
  */
 import * as tls from 'node:tls';
-import { TimeoutError, closedError, isGreenletExit } from '../errors';
+import { TimeoutError, closedError, handshakeError, isGreenletExit } from '../errors';
 import type { AnyGreenThread } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import { Wakeup } from '../sync/wakeup';
 import type { Green, GreenStream, Operation, ReadUntilOptions } from '../types';
 import { describeValue, validateBytes, validateOneOf } from '../validate';
 import { waitFor } from '../wait-for';
-import { BufferedReader, type ByteSource } from './buffered-reader';
+import { BufferedReader } from './buffered-reader';
 import type { GreenSocket } from './socket';
 import { Role } from './role';
 
@@ -26,13 +26,6 @@ import { Role } from './role';
  */
 export type WrapTlsOptions = tls.ConnectionOptions & tls.SecureContextOptions & { isServer?: boolean; requestCert?: boolean };
 
-/** A handshake failure, with the underlying error as `cause` and its `code`. */
-function handshakeError(e: unknown): Error {
-  const cause = e as Error & { code?: string };
-  const err = new Error(`TLS handshake failed: ${cause?.message ?? String(e)}`, { cause }) as Error & { code?: string };
-  if (cause?.code) err.code = cause.code;
-  return err;
-}
 
 /**
  * Runs the TLS handshake on `sock` (client, or server with `isServer: true`) and returns a
@@ -97,14 +90,17 @@ function* wrapOp(sock: GreenSocket, options: WrapTlsOptions): Green<GreenTlsSock
  * tlsSock.close();
  * ```
  */
-export class GreenTlsSocket implements GreenStream, ByteSource {
+export class GreenTlsSocket implements GreenStream {
   readonly tlsSocket: tls.TLSSocket;
   /** Decrypted bytes taken from the TLS layer and not yet handed to the reader. */
   #pending: Buffer | undefined;
   #ended = false;
   #error: Error | undefined;
   #closed = false;
+  // This socket is the reader's ByteSource (fill, enterRead, leaveRead, checkOpen: internal).
   readonly #in = new BufferedReader(this);
+  /** @internal decrypted bytes are ours alone */
+  readonly readsAhead = true;
   readonly #reader = new Role('reader');
   readonly #readable = new Wakeup('TLS read');
   readonly #drained = new Wakeup('TLS write (waiting for drain)');

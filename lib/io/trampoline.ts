@@ -6,7 +6,7 @@ import { statFd } from './adopt';
 import { type Direction, type FdTable, waitFdReady } from '../hub/fd-table';
 import { getHub } from '../hub/hub';
 import { K, native } from '../native';
-import { systemError } from '../errors';
+import { roleTakenError, systemError } from '../errors';
 import type { Green, Operation } from '../types';
 import { validateBoolean, validateFd, validateMs, validateOptions } from '../validate';
 
@@ -31,9 +31,8 @@ const POLL_WRITE = K.POLLOUT | K.POLLHUP | K.POLLERR;
 
 function* trampolineOp(fds: FdTable, fd: number, dir: Direction, timeoutMs: number | undefined): Green<void> {
   fds.hub.requireCurrent('trampoline()');
-  if (fds.hasWaiter(fd, dir)) {
-    throw new Error(`fd ${fd} already has a ${dir === 'write' ? 'writer' : 'reader'} waiting in another greenthread`);
-  }
+  const other = fds.waiter(fd, dir);
+  if (other !== undefined) throw roleTakenError(`fd ${fd}`, dir === 'write' ? 'writer' : 'reader', other);
   // Readiness first: an edge consumed before this call must not leave us waiting for ever.
   const r = native.poll(fd, dir === 'write' ? POLL_WRITE : POLL_READ);
   if (r < 0) throw systemError(r, 'poll', { detail: `fd ${fd}` });
@@ -46,7 +45,7 @@ function* trampolineOp(fds: FdTable, fd: number, dir: Direction, timeoutMs: numb
     fds.trampolineFds.add(fd);
   }
   try {
-    yield* waitFdReady(fds, fd, dir, { ref: true, timeoutMs, timeoutMessage: `trampoline on fd ${fd} timed out after ${timeoutMs} ms` });
+    yield* waitFdReady(fds, fd, dir, { ref: true, timeoutMs: timeoutMs ?? -1, timeoutMessage: `trampoline on fd ${fd} timed out after ${timeoutMs} ms` });
   } finally {
     // A user's fd may have duplicates elsewhere: take it out of the kernel's set explicitly.
     if (fds.trampolineFds.has(fd) && !fds.hasWaiter(fd, dir === 'write' ? 'read' : 'write')) {
@@ -77,7 +76,7 @@ export function trampoline(fd: number, options: TrampolineOptions): Operation<vo
   const read = validateBoolean(options.read, 'read', false);
   const write = validateBoolean(options.write, 'write', false);
   if (read === write) {
-    throw new TypeError(read ? 'trampoline waits for read or for write, not both: use two greenthreads' : 'trampoline needs { read: true } or { write: true }');
+    throw new TypeError(`${read ? 'trampoline waits for read or for write, not both: use two greenthreads' : 'trampoline needs { read: true } or { write: true }'}, got { read: ${read}, write: ${write} }`);
   }
   const timeoutMs = options.timeoutMs === undefined ? undefined : validateMs(options.timeoutMs, 'timeoutMs');
   const hub = getHub();

@@ -73,6 +73,11 @@ export class GreenUdpSocket extends FdHandle {
     return closedError('UDP socket', 'ERR_SOCKET_DGRAM_NOT_RUNNING');
   }
 
+  /** @internal */
+  protected override verb(dir: 'read' | 'write'): string {
+    return dir === 'read' ? 'receive' : 'send';
+  }
+
   /** The bound address. */
   address(): AddressInfo {
     this.checkOpen();
@@ -124,7 +129,7 @@ export class GreenUdpSocket extends FdHandle {
   }
 
   *#recvFrom(max: number): Green<Datagram> {
-    const prev = this.enter('read');
+    const prev = this.enter('read', 'recvFrom()');
     try {
       const buf = Buffer.allocUnsafe(max);
       const n = yield* this.io('read', () => native.recvfrom(this.rawFd, buf, 0, max, this.#from), 'recvfrom');

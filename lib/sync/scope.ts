@@ -4,7 +4,7 @@
 import { isGreenletExit } from '../errors';
 import { type AnyGreenThread, type GreenThread, NO_ERROR } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
-import { spawn } from '../spawn';
+import { bodyOperation, spawn } from '../spawn';
 import type { Body, Green, Operation, SpawnOptions } from '../types';
 import { validateFunction } from '../validate';
 import { WaitList } from './wait-list';
@@ -41,13 +41,13 @@ export interface Scope {
  * });
  * ```
  */
-export function scope<T>(body: (s: Scope) => Iterator<unknown, T, unknown>): Operation<T> {
+export function scope<T>(body: Body<[Scope], T>): Operation<T> {
   validateFunction(body, 'body');
   getHub().requireCurrent('scope()');
   return scopeOp(body);
 }
 
-function* scopeOp<T>(body: (s: Scope) => Iterator<unknown, T, unknown>): Green<T> {
+function* scopeOp<T>(body: Body<[Scope], T>): Green<T> {
   const hub = getHub();
   const owner = hub.requireCurrent('scope()');
   const children = new Set<AnyGreenThread>();
@@ -78,7 +78,7 @@ function* scopeOp<T>(body: (s: Scope) => Iterator<unknown, T, unknown>): Green<T
 
   let result: T;
   try {
-    result = yield* { [Symbol.iterator]: () => body(s) };
+    result = yield* bodyOperation(body, [s]);
     bodyDone = true;
     while (children.size > 0 && failure === undefined) yield* idle.wait(undefined, -1);
   } catch (e) {

@@ -39,16 +39,16 @@ export class WaitList<D = undefined> implements Waitable, Handoff {
    * `timeoutMs` (>= 0) it throws the TimeoutError.
    */
   *wait(data: D, timeoutMs: number): Green<unknown> {
-    const r = yield* this.#park(data, timeoutMs, false);
+    const r = yield* this.#park(data, timeoutMs, 'throw');
     return r.value;
   }
 
   /** Like wait(), but a timeout of its own returns `timedOut: true` instead of throwing. */
   waitOrTimeout(data: D, timeoutMs: number): Green<{ timedOut: boolean; value: unknown }> {
-    return this.#park(data, timeoutMs, true);
+    return this.#park(data, timeoutMs, 'return');
   }
 
-  *#park(data: D, timeoutMs: number, quietTimeout: boolean): Green<{ timedOut: boolean; value: unknown }> {
+  *#park(data: D, timeoutMs: number, onOwnTimeout: 'throw' | 'return'): Green<{ timedOut: boolean; value: unknown }> {
     const hub = getHub();
     const gt = hub.requireCurrent(this.label);
     this.#entries.push({ gt, data });
@@ -58,7 +58,7 @@ export class WaitList<D = undefined> implements Waitable, Handoff {
     try {
       return { timedOut: false, value: yield* SUSPEND_OP };
     } catch (e) {
-      if (quietTimeout && timer && isTimeoutOf(e, timer)) return { timedOut: true, value: undefined };
+      if (onOwnTimeout === 'return' && timer && isTimeoutOf(e, timer)) return { timedOut: true, value: undefined };
       throw e;
     } finally {
       if (timer) hub.cancelTimer(timer);
