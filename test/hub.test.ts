@@ -259,6 +259,20 @@ describe('keep-alive after changes from async code (child processes)', () => {
     `);
     expect(r.stdout.trim()).toBe('reported custom');
   });
+  it('holds the process for a timer armed from async code while an unref\'d one is earlier', () => {
+    // The loop timer was armed for the unref'd looping call: a later, ref'd timer must re-arm
+    // it as one that holds the process, or the process exits with the timer pending.
+    const r = node(`
+      const { loopingCall, spawnAfter } = require('./dist');
+      const beat = loopingCall(() => {}, { intervalMs: 10 });
+      beat.unref();
+      setTimeout(() => {
+        spawnAfter(50, function* () { console.log('ran'); beat.stop(); });
+      }, 5);
+    `);
+    expect(r.stdout.trim()).toBe('ran');
+    expect(r.status).toBe(0);
+  });
 });
 
 describe('turn order', () => {

@@ -148,4 +148,20 @@ describe('Poller keep-alive (child processes)', () => {
     `);
     expect(r.stdout.trim()).toBe('caught from callback');
   });
+  it('delivers every event of a batch when a callback throws, then reports the first error', () => {
+    // Edge-triggered: an event dropped after the throw would never come again.
+    const r = runChild(`${prelude}
+      const more = new Int32Array(2); native.pipe2(more);
+      const seen = [];
+      process.on('uncaughtException', (e) => {
+        setTimeout(() => { console.log(JSON.stringify({ seen: seen.length, error: e.message })); process.exit(0); }, 50);
+      });
+      const p = new Poller().start((fd) => { seen.push(fd); if (seen.length === 1) throw new Error('first callback'); });
+      p.add(fds[0], Poller.EPOLLIN | Poller.EPOLLET);
+      p.add(more[0], Poller.EPOLLIN | Poller.EPOLLET);
+      native.write(fds[1], Buffer.from('x'), 0, 1);
+      native.write(more[1], Buffer.from('y'), 0, 1);
+    `);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ seen: 2, error: 'first callback' });
+  });
 });
