@@ -28,6 +28,7 @@
 import { GreenletExit, isGreenletExit } from '../errors';
 import type { Body, Priority } from '../types';
 import { describeValue, validateFunction } from '../validate';
+import { cleanAsyncContext } from './clean-context';
 import { FdTable } from './fd-table';
 import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable, openBody } from './greenthread';
 import { RESUME, SUSPEND } from './instructions';
@@ -102,8 +103,11 @@ export class Hub {
   #immediate: NodeJS.Immediate | undefined;
   readonly #runFromImmediate = (): void => {
     this.#immediate = undefined;
-    this.#runTurns();
+    this.#context.runInAsyncScope(this.#runTurnsNow);
   };
+  readonly #runTurnsNow = (): void => this.#runTurns();
+  /** Greenthreads run in this async context, not in whoever woke them (clean-context.ts). */
+  readonly #context = cleanAsyncContext();
   #turnStart = now();
   #switches = 0;
   #turns = 0;
@@ -120,7 +124,9 @@ export class Hub {
   constructor() {
     this.poller = new HubPoller((fd, events) => this.fds.onEvent(fd, events));
     this.fds = new FdTable(this, this.poller, () => this.#afterOutsideChange());
-    this.poller.attach(() => this.#runTurns(), () => this.#runTurns());
+    // Attached inside the clean context: the poller's callbacks run in the context they were
+    // attached in, whatever AsyncLocalStorage store the code that first touched the hub had.
+    this.#context.runInAsyncScope(() => this.poller.attach(this.#runTurnsNow, this.#runTurnsNow));
   }
 
   // ---------------------------------------------------------------- the turn
