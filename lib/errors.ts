@@ -153,3 +153,8 @@ export function handshakeError(e: unknown): Error & { code?: string } {
   if (cause?.code) err.code = cause.code;
   return err;
 }
+
+/** Whether err is a system error built from -errno (it has `syscall` and a numeric `errno`). */
+export function isSystemError(err: unknown): err is SystemError {
+  return err instanceof Error && typeof (err as Partial<SystemError>).syscall === 'string' && typeof (err as Partial<SystemError>).errno === 'number';
+}

@@ -7,6 +7,14 @@
  * syscall says the fd is drained (EAGAIN). While a bit is set, I/O tries the syscall directly;
  * while it is clear, it parks first. The poller is edge-triggered (see poller.ts), so data that
  * arrives after a syscall came back empty produces a new edge: no wake-up is lost.
+ *
+ * A SHORT READ IS NOT ALWAYS "DRAINED". Linux stops a read short with bytes still queued at TCP
+ * urgent data, at a Unix message carrying fds or other credentials, and at packet boundaries of
+ * a packet-mode pipe; no edge follows, so a reader that took the short read for EAGAIN would
+ * wait for ever. Green I/O takes the shortcut (a short read clears the readiness, saving the
+ * read that would return EAGAIN) only on TCP sockets and pipes greenhub made itself, and on a
+ * TCP socket only until urgent data is seen (EPOLLPRI, a sticky bit): everything else is
+ * drained to EAGAIN.
  */
 import { roleTakenError } from '../errors';
 import { K } from '../native';
@@ -30,8 +38,10 @@ export const READY_WRITE = 2;
  */
 const READ_CLOSED = 4;
 const ALL_CLOSED = 8;
+/** Sticky: urgent data came (EPOLLPRI): short reads on this fd are never taken for drained. */
+const URGENT = 16;
 
-const READ_EVENTS = K.EPOLLIN | K.EPOLLRDHUP | K.EPOLLHUP | K.EPOLLERR;
+const READ_EVENTS = K.EPOLLIN | K.EPOLLPRI | K.EPOLLRDHUP | K.EPOLLHUP | K.EPOLLERR;
 const WRITE_EVENTS = K.EPOLLOUT | K.EPOLLHUP | K.EPOLLERR;
 
 /** The readiness bit of a direction. */
@@ -70,6 +80,11 @@ export class FdTable {
   /** Whether a syscall on fd in that direction is worth trying (no known EAGAIN since the last edge). */
   isReady(fd: number, bit: number): boolean {
     return (this.#ready[fd] & bit) !== 0;
+  }
+
+  /** Whether a short read on fd may be taken for "drained" (no urgent data seen on it). */
+  shortReadDrains(fd: number): boolean {
+    return (this.#ready[fd] & URGENT) === 0;
   }
 
   /** The kernel said fd is drained in that direction (EAGAIN). */
@@ -148,6 +163,7 @@ export class FdTable {
       (events & READ_EVENTS ? READY_READ : 0) |
       (events & WRITE_EVENTS ? READY_WRITE : 0) |
       (events & K.EPOLLRDHUP ? READ_CLOSED : 0) |
+      (events & K.EPOLLPRI ? URGENT : 0) |
       (events & (K.EPOLLHUP | K.EPOLLERR) ? ALL_CLOSED : 0);
     if (events & READ_EVENTS) this.#wake(this.#readers[fd], events);
     if (events & WRITE_EVENTS) this.#wake(this.#writers[fd], events);

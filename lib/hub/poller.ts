@@ -16,7 +16,8 @@ import { systemError } from '../errors';
 
 /** Most events drained per batch. */
 const BATCH = 1024;
-const HUB_EVENTS = K.EPOLLIN | K.EPOLLOUT | K.EPOLLRDHUP | K.EPOLLET;
+// EPOLLPRI: TCP urgent data stops a read short with bytes still queued (fd-table.ts).
+const HUB_EVENTS = K.EPOLLIN | K.EPOLLPRI | K.EPOLLOUT | K.EPOLLRDHUP | K.EPOLLET;
 
 export type ReadyHandler = (fd: number, events: number) => void;
 

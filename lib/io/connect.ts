@@ -3,7 +3,7 @@
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
-import { TimeoutError, systemError } from '../errors';
+import { isSystemError, systemError } from '../errors';
 import { getHub } from '../hub/hub';
 import { TimerKind } from '../hub/timers';
 import { E, K, native } from '../native';
@@ -86,7 +86,10 @@ function* connectOp(targets: Target[] | string, port: number, timeoutMs: number)
       try {
         return yield* attempt(t, port);
       } catch (e) {
-        if (e instanceof TimeoutError) throw e;
+        // Only the address's own failure (refused, unreachable…: a system error of socket or
+        // connect) moves on to the next. A kill, a timeout or a race() cancellation thrown at
+        // the wait ends the connect at once (attempt() has closed the half-made socket).
+        if (!isSystemError(e)) throw e;
         last = e;
       }
     }

@@ -4,9 +4,9 @@
  *
  * The hot path of green I/O (an echo round trip is one read and one write) is IoOp below: the
  * FdHandle loop written as a hand-written iterator that allocates nothing, re-armed per call.
- * The readiness rule it applies, beyond FdHandle's: for stream sockets and pipes a short read
- * or write clears the cached readiness (the kernel had no more), which saves the read that
- * would only return EAGAIN; other fds are drained to EAGAIN.
+ * The readiness rule it applies, beyond FdHandle's: on TCP sockets and greenhub's own pipes a
+ * short read or write clears the cached readiness (the kernel had no more), which saves the
+ * read that would only return EAGAIN; other fds are drained to EAGAIN (fd-table.ts says why).
  */
 import { systemError } from '../errors';
 import { type Direction, READY_READ, READY_WRITE } from '../hub/fd-table';
@@ -88,8 +88,9 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
         const want = this.#len - this.#done;
         const n = write ? native.write(fd, this.#buf!, this.#off + this.#done, want) : native.read(fd, this.#buf!, this.#off, want);
         if (n >= 0) {
-          // A short read or write drained a stream. End of stream (0) stays "ready": no edge follows it.
-          if (n > 0 && n < want && s.streamLike) fds.clearReadiness(fd, this.#bit);
+          // A short read or write drained the fd where that holds (fd-table.ts: not at urgent
+          // data, fd-passing messages, packet pipes). End of stream (0) stays "ready".
+          if (n > 0 && n < want && s.shortIoDrains && (write || fds.shortReadDrains(fd))) fds.clearReadiness(fd, this.#bit);
           if (write) {
             s.tx += n;
             this.#done += n;
@@ -154,14 +155,14 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
 
 /** How an FdStream treats its fd. */
 export interface FdStreamOptions extends FdHandleOptions {
-  /** Stream sockets and pipes: a short read or write means drained. */
-  streamLike: boolean;
+  /** TCP sockets and pipes greenhub made: a short read or write means drained (fd-table.ts). */
+  shortIoDrains: boolean;
 }
 
 export abstract class FdStream extends FdHandle implements GreenStream {
   /** @internal */ rx = 0;
   /** @internal */ tx = 0;
-  /** @internal */ readonly streamLike: boolean;
+  /** @internal see FdStreamOptions */ shortIoDrains: boolean;
   // This stream is the reader's ByteSource (fill, enterRead, leaveRead, checkOpen: internal).
   readonly #in = new BufferedReader(this);
   #readOp: IoOp | undefined;
@@ -170,7 +171,7 @@ export abstract class FdStream extends FdHandle implements GreenStream {
   /** @internal */
   protected constructor(fd: number, options: FdStreamOptions) {
     super(fd, options);
-    this.streamLike = options.streamLike;
+    this.shortIoDrains = options.shortIoDrains;
   }
 
   /** Bytes received so far. */

@@ -51,9 +51,9 @@ export class GreenFd extends FdStream {
       throw new TypeError(`GreenFd: fd ${fd} is a regular ${stat.isFile() ? 'file' : 'directory'}, which epoll cannot wait on; read it with Node's fs or tpool`);
     }
     check(native.setNonBlocking(fd), 'fcntl');
-    // Pipes and stream sockets report a short read when drained; other fds are drained to EAGAIN.
-    const streamSocket = stat.isSocket() && native.getsockopt(fd, K.SOL_SOCKET, K.SO_TYPE) === K.SOCK_STREAM;
-    super(fd, { adopted: true, streamLike: stat.isFIFO() || streamSocket });
+    // Only a TCP socket's short read means drained (pipe() marks its own pipes); a pipe from
+    // elsewhere may be in packet mode, a Unix socket may carry fds: drained to EAGAIN.
+    super(fd, { adopted: true, shortIoDrains: stat.isSocket() && isTcp(fd) });
     this.#closeFd = closeFd;
   }
 
@@ -73,6 +73,13 @@ export class GreenFd extends FdStream {
   }
 }
 
+/** Whether a socket fd is a TCP stream socket. */
+function isTcp(fd: number): boolean {
+  if (native.getsockopt(fd, K.SOL_SOCKET, K.SO_TYPE) !== K.SOCK_STREAM) return false;
+  const a = native.getsockname(fd);
+  return typeof a !== 'number' && (a.family === K.AF_INET || a.family === K.AF_INET6);
+}
+
 /**
  * A pipe whose two ends are GreenFds: `[readEnd, writeEnd]`, both non-blocking, close-on-exec.
  *
@@ -86,5 +93,7 @@ export class GreenFd extends FdStream {
 export function pipe(): [GreenFd, GreenFd] {
   const fds = new Int32Array(2);
   check(native.pipe2(fds), 'pipe2');
-  return [new GreenFd(fds[0]), new GreenFd(fds[1])];
+  const ends: [GreenFd, GreenFd] = [new GreenFd(fds[0]), new GreenFd(fds[1])];
+  for (const end of ends) end.shortIoDrains = true; // pipe2 without O_DIRECT: a byte stream
+  return ends;
 }

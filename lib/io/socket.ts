@@ -52,7 +52,8 @@ export class GreenSocket extends FdStream {
 
   /** @internal use connect(), accept() or fromFd() */
   constructor(fd: number, af: number, options: { adopted: boolean } = { adopted: false }) {
-    super(fd, { adopted: options.adopted, streamLike: true });
+    // A Unix socket's read stops short at a message with fds or credentials: drain it to EAGAIN.
+    super(fd, { adopted: options.adopted, shortIoDrains: af !== K.AF_UNIX });
     this.#af = af;
   }
 
