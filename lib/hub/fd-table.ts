@@ -16,8 +16,8 @@
  * TCP socket only until urgent data is seen (EPOLLPRI, a sticky bit): everything else is
  * drained to EAGAIN.
  */
-import { roleTakenError } from '../errors';
-import { K } from '../native';
+import { roleTakenError, systemError } from '../errors';
+import { E, K } from '../native';
 import type { Green, Operation } from '../types';
 import { type AnyGreenThread, Wait } from './greenthread';
 import type { Hub } from './hub';
@@ -49,8 +49,26 @@ export function readyBit(dir: Direction): number {
   return dir === 'write' ? READY_WRITE : READY_READ;
 }
 
+/**
+ * Who registered an fd: told when its registration is taken over because the fd number now
+ * belongs to something else (its owner closed the fd behind greenhub's back).
+ */
+export interface FdOwner {
+  evicted(): void;
+}
+
+/**
+ * FD NUMBERS ARE REUSED AT ONCE. An fd closed behind greenhub's back (fs.closeSync on a
+ * GreenFd's fd, a user closing the fd a trampoline() waits on) stays in this table, and the
+ * kernel hands its number to the next socket or pipe. A registration of a number that is still
+ * in the table therefore evicts the old one: its waiters get EBADF, its owner is told (so it
+ * never closes the number's new file), and the new registration goes ahead.
+ */
 export class FdTable {
   #ready = new Uint8Array(256);
+  readonly #owners: (FdOwner | undefined)[] = [];
+  /** dev:ino of adopted fds (a user's fd may be closed and its number reused without us). */
+  readonly #identity: (string | undefined)[] = [];
   readonly #readers: (AnyGreenThread | undefined)[] = [];
   readonly #writers: (AnyGreenThread | undefined)[] = [];
   /** Greenthreads parked on an fd, and how many of them hold the process open. */
@@ -66,9 +84,16 @@ export class FdTable {
     readonly onRefChange: () => void,
   ) {}
 
-  /** Registers fd with the poller (edge-triggered, once) and marks it worth trying both ways. */
-  register(fd: number): void {
+  /**
+   * Registers fd with the poller (edge-triggered, once) and marks it worth trying both ways. A
+   * registration left by an fd closed behind greenhub's back is evicted first. `identity`
+   * (dev:ino, for fds a user hands over) lets a later trampoline() tell a reused number.
+   */
+  register(fd: number, owner?: FdOwner, identity?: string): void {
+    if (this.poller.isRegistered(fd)) this.evict(fd);
     this.poller.register(fd);
+    this.#owners[fd] = owner;
+    this.#identity[fd] = identity;
     if (fd >= this.#ready.length) {
       const grown = new Uint8Array(Math.max(fd + 1, this.#ready.length * 2));
       grown.set(this.#ready);
@@ -95,9 +120,28 @@ export class FdTable {
     this.#ready[fd] = r & ~bit;
   }
 
+  /** Whether fd's registration was made for another open file than the one `identity` names. */
+  isStale(fd: number, identity: string): boolean {
+    const known = this.#identity[fd];
+    return this.poller.isRegistered(fd) && known !== undefined && known !== identity;
+  }
+
+  /**
+   * Drops a registration whose fd was closed behind greenhub's back: its waiters get EBADF, its
+   * owner is told, the number is free for the new file.
+   */
+  evict(fd: number): void {
+    const owner = this.#owners[fd];
+    this.trampolineFds.delete(fd);
+    this.close(fd, systemError(E.EBADF, 'epoll_wait', { detail: `fd ${fd} was closed outside greenhub and its number reused` }), { removeFromKernel: false });
+    owner?.evicted();
+  }
+
   /** fd is being closed: its waiters get `err` thrown; the registration is dropped. */
   close(fd: number, err: unknown, options: { removeFromKernel: boolean }): void {
     if (fd < this.#ready.length) this.#ready[fd] = 0;
+    this.#owners[fd] = undefined;
+    this.#identity[fd] = undefined;
     for (const table of [this.#readers, this.#writers]) {
       const gt = table[fd];
       if (gt !== undefined) {

@@ -52,7 +52,11 @@ export class HubPoller {
     if (this.#gen[fd] !== 0) throw new Error(`fd ${fd} is already registered with the hub`);
     const gen = this.#nextGen;
     this.#nextGen = this.#nextGen === 0x7fffffff ? 1 : this.#nextGen + 1;
-    const r = native.epollCtl(this.epfd, K.EPOLL_CTL_ADD, fd, HUB_EVENTS, gen);
+    let r = native.epollCtl(this.epfd, K.EPOLL_CTL_ADD, fd, HUB_EVENTS, gen);
+    // The same open file is still in the set under this number (its registration was dropped
+    // after it was closed behind our back and dup'd back, or a second handle wraps it): take
+    // it over with the new generation.
+    if (r === E.EEXIST) r = native.epollCtl(this.epfd, K.EPOLL_CTL_MOD, fd, HUB_EVENTS, gen);
     if (r < 0) {
       throw systemError(r, 'epoll_ctl', {
         detail: r === E.EPERM ? `fd ${fd} cannot be polled (a regular file or directory?)` : `add fd ${fd}`,

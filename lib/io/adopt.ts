@@ -16,7 +16,7 @@ export function statFd(fd: number): fs.Stats {
 }
 
 /** @internal Checks that fd is a stream socket (listening or not, as asked); returns its family. */
-export function adoptableSocket(fd: number, what: string, want: { listening: boolean }): { af: number; path: string | undefined } {
+export function adoptableSocket(fd: number, what: string, want: { listening: boolean }): { af: number; path: string | undefined; identity: string } {
   validateFd(fd);
   const stat = statFd(fd);
   if (!stat.isSocket()) throw new TypeError(`${what}: fd ${fd} is not a socket`);
@@ -30,6 +30,11 @@ export function adoptableSocket(fd: number, what: string, want: { listening: boo
   if (typeof addr === 'number') throw systemError(addr, 'getsockname');
   check(native.setNonBlocking(fd), 'fcntl');
   native.own(fd); // closed with this thread's environment from now on
-  return { af: addr.family, path: addr.family === K.AF_UNIX ? addr.address : undefined };
+  return { af: addr.family, path: addr.family === K.AF_UNIX ? addr.address : undefined, identity: identityOf(stat) };
+}
+
+/** @internal An open file's identity (dev:ino): tells a reused fd number from the file it had. */
+export function identityOf(stat: fs.Stats): string {
+  return `${stat.dev}:${stat.ino}`;
 }
 

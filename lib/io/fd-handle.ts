@@ -11,7 +11,7 @@
  * table calls.
  */
 import { systemError, type ErrorContext } from '../errors';
-import { type Direction, readyBit, waitFdReady } from '../hub/fd-table';
+import { type Direction, type FdOwner, readyBit, waitFdReady } from '../hub/fd-table';
 import type { AnyGreenThread } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import { E, native } from '../native';
@@ -26,9 +26,11 @@ export interface FdHandleOptions {
    * duplicates elsewhere, so close() takes it out of the epoll set explicitly.
    */
   adopted: boolean;
+  /** dev:ino of an adopted fd (fd-table.ts: a reused number is told apart by it). */
+  identity?: string;
 }
 
-export abstract class FdHandle {
+export abstract class FdHandle implements FdOwner {
   /** @internal */ readonly hub = getHub();
   /** @internal */ readonly fds = this.hub.fds;
   /** @internal the fd itself, also once closed */ readonly rawFd: number;
@@ -44,7 +46,15 @@ export abstract class FdHandle {
     this.rawFd = fd;
     this.#adopted = options.adopted;
     this.reader = new Role(readerName);
-    this.fds.register(fd);
+    this.fds.register(fd, this, options.identity);
+  }
+
+  /**
+   * @internal The fd was closed behind our back and its number now belongs to another file:
+   * this handle is closed, without closing that number again.
+   */
+  evicted(): void {
+    this.isClosed = true;
   }
 
   /** @internal what this is, for messages ("socket", "fd 7") */

@@ -10,7 +10,7 @@ import type { Green, Operation } from '../types';
 import { describeValue, validateBoolean, validateInt, validateMs, validateOptions } from '../validate';
 import { type AddressInfo, ipFamily, toAddressInfo, validatePort } from './address';
 import { adoptableSocket } from './adopt';
-import { FdHandle } from './fd-handle';
+import { FdHandle, type FdHandleOptions } from './fd-handle';
 import { GreenSocket } from './socket';
 
 /**
@@ -67,7 +67,7 @@ export class GreenServer extends FdHandle {
   };
 
   /** @internal use listen() or listenFd() */
-  constructor(fd: number, af: number, path: string | undefined, options: { adopted: boolean }) {
+  constructor(fd: number, af: number, path: string | undefined, options: FdHandleOptions) {
     super(fd, options, 'acceptor');
     this.#af = af;
     this.#path = path;
@@ -138,8 +138,10 @@ export class GreenServer extends FdHandle {
         try {
           return new GreenSocket(c, this.#af);
         } catch (e) {
-          native.close(c); // could not register it: do not leak it
-          throw e;
+          // One connection that cannot be set up (registration failed) is dropped, not the
+          // accept loop: close it, say so, take the next.
+          native.close(c);
+          hub.warn(`accept: dropped a connection that could not be set up: ${(e as Error).message}`);
         }
       }
     } finally {
@@ -174,6 +176,20 @@ export class GreenServer extends FdHandle {
 }
 
 /**
+ * Makes the server for a listening fd we opened; if that fails (registration), closes the fd
+ * and removes the Unix socket's file: nothing stays bound.
+ */
+function serverOwning(fd: number, make: () => GreenServer, path?: string): GreenServer {
+  try {
+    return make();
+  } catch (e) {
+    native.close(fd);
+    if (path !== undefined && !path.startsWith('\0')) fs.rmSync(path, { force: true });
+    throw e;
+  }
+}
+
+/**
  * Opens a listening socket, TCP (SO_REUSEADDR on) or Unix. A plain call: it does not block.
  *
  * @throws TypeError/RangeError for bad options (before any syscall); a system error such as
@@ -196,7 +212,7 @@ export function listen(options: ListenOptions = {}): GreenServer {
       native.close(fd);
       throw systemError(r, r1 < 0 ? 'bind' : 'listen', { address: options.path });
     }
-    return new GreenServer(fd, K.AF_UNIX, options.path, { adopted: false });
+    return serverOwning(fd, () => new GreenServer(fd, K.AF_UNIX, options.path, { adopted: false }), options.path);
   }
   const host = options.host ?? '127.0.0.1';
   const af = ipFamily(host);
@@ -218,7 +234,7 @@ export function listen(options: ListenOptions = {}): GreenServer {
     native.close(fd);
     throw systemError(r, syscall, { address: host, port });
   }
-  return new GreenServer(fd, af, undefined, { adopted: false });
+  return serverOwning(fd, () => new GreenServer(fd, af, undefined, { adopted: false }));
 }
 
 /**
@@ -234,6 +250,6 @@ export function listen(options: ListenOptions = {}): GreenServer {
  * ```
  */
 export function listenFd(fd: number): GreenServer {
-  const { af, path } = adoptableSocket(fd, 'listenFd', { listening: true });
-  return new GreenServer(fd, af, path, { adopted: true });
+  const { af, path, identity } = adoptableSocket(fd, 'listenFd', { listening: true });
+  return new GreenServer(fd, af, path, { adopted: true, identity });
 }

@@ -9,6 +9,7 @@ import type { Green } from '../types';
 import { validateMs, validateOneOf } from '../validate';
 import { type AddressInfo, familyName, toAddressInfo } from './address';
 import { adoptableSocket } from './adopt';
+import type { FdHandleOptions } from './fd-handle';
 import { FdStream } from './fd-stream';
 
 /**
@@ -46,14 +47,14 @@ export class GreenSocket extends FdStream {
    * ```
    */
   static fromFd(fd: number): GreenSocket {
-    const { af } = adoptableSocket(fd, 'GreenSocket.fromFd', { listening: false });
-    return new GreenSocket(fd, af, { adopted: true });
+    const { af, identity } = adoptableSocket(fd, 'GreenSocket.fromFd', { listening: false });
+    return new GreenSocket(fd, af, { adopted: true, identity });
   }
 
   /** @internal use connect(), accept() or fromFd() */
-  constructor(fd: number, af: number, options: { adopted: boolean } = { adopted: false }) {
+  constructor(fd: number, af: number, options: FdHandleOptions = { adopted: false }) {
     // A Unix socket's read stops short at a message with fds or credentials: drain it to EAGAIN.
-    super(fd, { adopted: options.adopted, shortIoDrains: af !== K.AF_UNIX });
+    super(fd, { ...options, shortIoDrains: af !== K.AF_UNIX });
     this.#af = af;
   }
 

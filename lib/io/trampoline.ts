@@ -2,7 +2,7 @@
  * trampoline: wait for readiness of an fd the user owns (a pipe, an eventfd, a tty, inotify…),
  * eventlet's `hubs.trampoline`.
  */
-import { statFd } from './adopt';
+import { identityOf, statFd } from './adopt';
 import { type Direction, type FdTable, waitFdReady } from '../hub/fd-table';
 import { getHub } from '../hub/hub';
 import { K, native } from '../native';
@@ -29,7 +29,7 @@ export interface TrampolineOptions {
 const POLL_READ = K.POLLIN | K.POLLHUP | K.POLLERR | K.POLLRDHUP;
 const POLL_WRITE = K.POLLOUT | K.POLLHUP | K.POLLERR;
 
-function* trampolineOp(fds: FdTable, fd: number, dir: Direction, timeoutMs: number | undefined): Green<void> {
+function* trampolineOp(fds: FdTable, fd: number, identity: string, dir: Direction, timeoutMs: number | undefined): Green<void> {
   fds.hub.requireCurrent('trampoline()');
   const other = fds.waiter(fd, dir);
   if (other !== undefined) throw roleTakenError(`fd ${fd}`, dir === 'write' ? 'writer' : 'reader', other);
@@ -40,8 +40,11 @@ function* trampolineOp(fds: FdTable, fd: number, dir: Direction, timeoutMs: numb
   // Registering reports the fd's state at once, so readiness between poll() and here is not lost.
   // The hub keeps green sockets and GreenFds registered; a bare user fd is registered by the
   // first trampoline on it and removed by the last one out (a reader and a writer may overlap).
+  // A registration left by a file closed behind greenhub's back, whose number is now this
+  // file's, would never wake us: take it over.
+  if (fds.isStale(fd, identity)) fds.evict(fd);
   if (!fds.poller.isRegistered(fd)) {
-    fds.poller.register(fd);
+    fds.register(fd, undefined, identity);
     fds.trampolineFds.add(fd);
   }
   try {
@@ -50,7 +53,7 @@ function* trampolineOp(fds: FdTable, fd: number, dir: Direction, timeoutMs: numb
     // A user's fd may have duplicates elsewhere: take it out of the kernel's set explicitly.
     if (fds.trampolineFds.has(fd) && !fds.hasWaiter(fd, dir === 'write' ? 'read' : 'write')) {
       fds.trampolineFds.delete(fd);
-      fds.poller.deregister(fd, { removeFromKernel: true });
+      fds.close(fd, undefined, { removeFromKernel: true });
     }
   }
 }
@@ -85,6 +88,6 @@ export function trampoline(fd: number, options: TrampolineOptions): Operation<vo
   if (stat.isFile() || stat.isDirectory()) {
     throw new TypeError(`trampoline: fd ${fd} is a regular ${stat.isFile() ? 'file' : 'directory'}, which epoll cannot wait on (it is always ready); read it directly, or with tpool`);
   }
-  return trampolineOp(hub.fds, fd, write ? 'write' : 'read', timeoutMs);
+  return trampolineOp(hub.fds, fd, identityOf(stat), write ? 'write' : 'read', timeoutMs);
 }
 
