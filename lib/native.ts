@@ -30,6 +30,7 @@ export interface NativeConstants {
   readonly SOL_SOCKET: number; readonly SO_REUSEADDR: number; readonly SO_REUSEPORT: number;
   readonly SO_KEEPALIVE: number; readonly SO_ERROR: number; readonly SO_RCVBUF: number;
   readonly SO_SNDBUF: number; readonly SO_TYPE: number; readonly SO_ACCEPTCONN: number;
+  readonly SO_PASSCRED: number; readonly MSG_OOB: number;
   readonly IPPROTO_TCP: number; readonly IPPROTO_IPV6: number; readonly TCP_NODELAY: number;
   readonly TCP_KEEPIDLE: number; readonly IPV6_V6ONLY: number;
   readonly SHUT_RD: number; readonly SHUT_WR: number; readonly SHUT_RDWR: number;
@@ -49,17 +50,27 @@ export interface NativeAddon {
   pollRef(epfd: number, ref: boolean): number;
   timerStart(epfd: number, ms: number, ref: boolean): number;
   timerStop(epfd: number): number;
-  // syscalls.cc
+  // syscalls.cc. A byte offset, length or buffer index is a non-negative integer up to
+  // Number.MAX_SAFE_INTEGER (buffers may exceed 2 GiB), checked against the buffer
+  // (RangeError); one call moves at most 1 GiB, so a larger range gives a partial count.
+  // No call raises SIGPIPE: a closed peer or reader is -EPIPE (or -ECONNRESET).
   socket(domain: number, type: number): number;
   bind(fd: number, family: number, address: string, port: number): number;
   connect(fd: number, family: number, address: string, port: number): number;
   listen(fd: number, backlog: number): number;
   accept4(fd: number): number;
   read(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  /** write(2) of buf[offset, offset + length), for any fd (SIGPIPE blocked around the call). */
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
   readv(fd: number, bufs: readonly Uint8Array[], index?: number, offset?: number): number;
+  /** writev(2) of bufs[index..], starting `offset` bytes into bufs[index]; at most IOV_MAX buffers a call. */
   writev(fd: number, bufs: readonly Uint8Array[], index?: number, offset?: number): number;
+  /** send(2) with MSG_NOSIGNAL of buf[offset, offset + length): sockets only (else -ENOTSOCK). */
+  send(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  /** sendmsg(2) with MSG_NOSIGNAL, with writev's arguments: sockets only (else -ENOTSOCK). */
+  sendv(fd: number, bufs: readonly Uint8Array[], index?: number, offset?: number): number;
   recvfrom(fd: number, buf: Uint8Array, offset: number, length: number, from: RawAddress): number;
+  /** sendto(2) with MSG_NOSIGNAL. */
   sendto(fd: number, buf: Uint8Array, offset: number, length: number, family: number, address: string, port: number): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;

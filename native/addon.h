@@ -67,6 +67,9 @@ inline auto RetryEintr(F f) -> decltype(f()) {
 // ---- argument helpers: each returns false after throwing a TypeError/RangeError ----
 bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t* out);
 bool ArgFd(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t* out);
+// A byte offset, length or index: a non-negative integer up to Number.MAX_SAFE_INTEGER (2^53 - 1),
+// so ranges in buffers of 2 GiB and more can be named. Never narrowed to int32.
+bool ArgSize(const Napi::CallbackInfo& info, size_t i, const char* name, uint64_t* out);
 bool ArgString(const Napi::CallbackInfo& info, size_t i, const char* name, std::string* out);
 // A Uint8Array/Buffer (or, with int32 = true, an Int32Array) and a byte range inside it.
 bool ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name, uint8_t** data,

@@ -81,6 +81,27 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t*
   return true;
 }
 
+bool ArgSize(const Napi::CallbackInfo& info, size_t i, const char* name, uint64_t* out) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) {
+    Throw(info.Env(), ErrorKind::Type,
+          std::string(name) + " must be an integer, got " + TypeName(v));
+    return false;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  // The negated test also catches NaN. 9007199254740991 is Number.MAX_SAFE_INTEGER.
+  if (!(std::trunc(d) == d && d >= 0 && d <= 9007199254740991.0)) {
+    // Number's own ToString ("1.5", "NaN", "-1", "Infinity") names what was got exactly.
+    std::string got = v.ToString().Utf8Value();
+    Throw(info.Env(), ErrorKind::Range,
+          std::string(name) + " must be a non-negative integer no larger than " +
+              "Number.MAX_SAFE_INTEGER, got " + got);
+    return false;
+  }
+  *out = uint64_t(d);
+  return true;
+}
+
 bool ArgFd(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t* out) {
   if (!ArgInt(info, i, name, out)) return false;
   if (*out < 0) {

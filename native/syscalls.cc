@@ -1,6 +1,8 @@
 // The syscalls green I/O needs, each non-blocking and close-on-exec where it creates an fd.
 // Ints in, int out: each returns a count (or 0) on success and -errno on failure; EAGAIN is a
 // value, not an exception. Byte ranges are checked against their buffer (RangeError).
+// No wrapper can raise SIGPIPE: sockets are sent to with MSG_NOSIGNAL, and write/writev block
+// the signal around the call (NoSigpipe).
 #include "addon.h"
 
 #include <arpa/inet.h>
@@ -10,37 +12,74 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 namespace greenhub {
 
-// (buf, offset, length) at args i..i+2, checked to lie inside buf.
+// The most bytes one call hands the kernel. Linux itself stops at 0x7ffff000 per read/write;
+// a round 1 GiB keeps every result well inside an int, and callers already resume after a
+// partial count.
+static constexpr size_t kMaxIo = size_t(1) << 30;
+
+// (buf, offset, length) at args i..i+2, checked to lie inside buf; offset and length may be
+// anything up to Number.MAX_SAFE_INTEGER (a buffer can be larger than 2 GiB). *n is capped
+// at kMaxIo.
 static bool ArgRange(const Napi::CallbackInfo& info, size_t i, uint8_t** p, size_t* n) {
   uint8_t* data;
   size_t len;
-  int32_t off, count;
-  if (!ArgBytes(info, i, "buffer", &data, &len) || !ArgInt(info, i + 1, "offset", &off) ||
-      !ArgInt(info, i + 2, "length", &count)) {
+  uint64_t off, count;
+  if (!ArgBytes(info, i, "buffer", &data, &len) || !ArgSize(info, i + 1, "offset", &off) ||
+      !ArgSize(info, i + 2, "length", &count)) {
     return false;
   }
-  if (off < 0 || count < 0 || size_t(off) + size_t(count) > len) {
+  // Both are below 2^53, so the sum cannot wrap.
+  if (off + count > uint64_t(len)) {
     Throw(info.Env(), ErrorKind::Range,
           "offset " + std::to_string(off) + " and length " + std::to_string(count) +
               " do not fit in a buffer of " + std::to_string(len) + " bytes");
     return false;
   }
   *p = data + off;
-  *n = size_t(count);
+  *n = std::min(size_t(count), kMaxIo);
   return true;
+}
+
+// Node ignores SIGPIPE, but once a process.on('SIGPIPE') listener is added and removed the
+// disposition is SIG_DFL again, and a write to a pipe whose reader is gone would kill the
+// process (exit 141) instead of returning -EPIPE. Sockets take MSG_NOSIGNAL; write/writev
+// (pipes, ttys, anything) have no such flag, so this blocks SIGPIPE in the calling thread for
+// the call. The kernel sends that SIGPIPE to this thread, so on EPIPE it is pending here: take
+// it off with a zero-timeout sigtimedwait before the old mask comes back, or it would be
+// delivered at once. (If the caller had SIGPIPE blocked already, the pending signal is theirs
+// to handle, and is left alone.)
+template <typename F>
+static ssize_t NoSigpipe(F f) {
+  sigset_t pipe, old;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, &old);
+  ssize_t r = RetryEintr(f);
+  int e = errno;
+  if (r < 0 && e == EPIPE && !sigismember(&old, SIGPIPE)) {
+    const timespec zero = {0, 0};
+    RetryEintr([&] { return sigtimedwait(&pipe, nullptr, &zero); });
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = e;
+  return r;
 }
 
 // Builds a sockaddr from (family, host, port); -EINVAL / -EAFNOSUPPORT / -ENAMETOOLONG.
@@ -192,18 +231,30 @@ static Napi::Value Read(const Napi::CallbackInfo& info) {
   return Result(info.Env(), long(r));
 }
 
-// write(fd, buf, offset, length) -> bytes | -errno. SIGPIPE is ignored by Node, so a closed
-// peer is -EPIPE, never a signal.
+// write(fd, buf, offset, length) -> bytes | -errno (a closed reader is -EPIPE, never a
+// SIGPIPE: see NoSigpipe).
 static Napi::Value Write(const Napi::CallbackInfo& info) {
   int32_t fd;
   uint8_t* p;
   size_t n;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n)) return {};
-  ssize_t r = RetryEintr([&] { return write(fd, p, n); });
+  ssize_t r = NoSigpipe([&] { return write(fd, p, n); });
   return Result(info.Env(), long(r));
 }
 
-// Fills iov from bufs[index..] starting `offset` bytes into bufs[index].
+// send(fd, buf, offset, length) -> bytes | -errno: send(2) with MSG_NOSIGNAL, for sockets.
+static Napi::Value Send(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  uint8_t* p;
+  size_t n;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n)) return {};
+  ssize_t r = RetryEintr([&] { return send(fd, p, n, MSG_NOSIGNAL); });
+  return Result(info.Env(), long(r));
+}
+
+// Fills iov from bufs[index..] starting `offset` bytes into bufs[index]: at most IOV_MAX
+// entries and kMaxIo bytes in all (the last entry is cut short; the caller resumes after
+// the partial count like after any other).
 static bool ArgIov(const Napi::CallbackInfo& info, size_t i, struct iovec* iov, int* count) {
   Napi::Env env = info.Env();
   if (!info[i].IsArray()) {
@@ -211,22 +262,25 @@ static bool ArgIov(const Napi::CallbackInfo& info, size_t i, struct iovec* iov, 
     return false;
   }
   Napi::Array arr = info[i].As<Napi::Array>();
-  int32_t index = 0, offset = 0;
+  uint64_t index = 0, offset = 0;
   if (info.Length() > i + 1 && !info[i + 1].IsUndefined() &&
-      !ArgInt(info, i + 1, "index", &index)) {
+      !ArgSize(info, i + 1, "index", &index)) {
     return false;
   }
   if (info.Length() > i + 2 && !info[i + 2].IsUndefined() &&
-      !ArgInt(info, i + 2, "offset", &offset)) {
+      !ArgSize(info, i + 2, "offset", &offset)) {
     return false;
   }
   uint32_t total = arr.Length();
-  if (index < 0 || uint32_t(index) > total || offset < 0) {
-    Throw(env, ErrorKind::Range, "index/offset out of range");
+  if (index > total) {
+    Throw(env, ErrorKind::Range,
+          "index " + std::to_string(index) + " is past the end of buffers (length " +
+              std::to_string(total) + ")");
     return false;
   }
   int n = 0;
-  for (uint32_t k = uint32_t(index); k < total && n < IOV_MAX; k++) {
+  size_t bytes = 0;
+  for (uint32_t k = uint32_t(index); k < total && n < IOV_MAX && bytes < kMaxIo; k++) {
     napi_value v = arr.Get(k);
     if (env.IsExceptionPending()) return false;  // a getter on the array threw
     bool is = false;
@@ -243,14 +297,17 @@ static bool ArgIov(const Napi::CallbackInfo& info, size_t i, struct iovec* iov, 
     }
     size_t skip = 0;
     if (k == uint32_t(index)) {
-      if (size_t(offset) > len) {
-        Throw(env, ErrorKind::Range, "offset is past the end of buffers[index]");
+      if (offset > uint64_t(len)) {
+        Throw(env, ErrorKind::Range,
+              "offset " + std::to_string(offset) + " is past the end of buffers[" +
+                  std::to_string(k) + "] (" + std::to_string(len) + " bytes)");
         return false;
       }
       skip = size_t(offset);
     }
     iov[n].iov_base = static_cast<uint8_t*>(ptr) + skip;
-    iov[n].iov_len = len - skip;
+    iov[n].iov_len = std::min(len - skip, kMaxIo - bytes);
+    bytes += iov[n].iov_len;
     n++;
   }
   *count = n;
@@ -259,13 +316,30 @@ static bool ArgIov(const Napi::CallbackInfo& info, size_t i, struct iovec* iov, 
 
 // writev(fd, buffers, index = 0, offset = 0) -> bytes | -errno: writes buffers[index..],
 // starting `offset` bytes into buffers[index] (so a partial write resumes without copying).
+// A closed reader is -EPIPE, never a SIGPIPE (NoSigpipe).
 static Napi::Value Writev(const Napi::CallbackInfo& info) {
   int32_t fd;
   static thread_local struct iovec iov[IOV_MAX];
   int n = 0;
   if (!ArgFd(info, 0, "fd", &fd) || !ArgIov(info, 1, iov, &n)) return {};
   if (n == 0) return Int(info.Env(), 0);
-  ssize_t r = RetryEintr([&] { return writev(fd, iov, n); });
+  ssize_t r = NoSigpipe([&] { return writev(fd, iov, n); });
+  return Result(info.Env(), long(r));
+}
+
+// sendv(fd, buffers, index = 0, offset = 0) -> bytes | -errno: writev's arguments, sent with
+// sendmsg(2) and MSG_NOSIGNAL, for sockets.
+static Napi::Value Sendv(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  static thread_local struct iovec iov[IOV_MAX];
+  int n = 0;
+  if (!ArgFd(info, 0, "fd", &fd) || !ArgIov(info, 1, iov, &n)) return {};
+  if (n == 0) return Int(info.Env(), 0);
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = iov;
+  msg.msg_iovlen = size_t(n);
+  ssize_t r = RetryEintr([&] { return sendmsg(fd, &msg, MSG_NOSIGNAL); });
   return Result(info.Env(), long(r));
 }
 
@@ -289,6 +363,7 @@ static Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   if (!ArgFd(info, 0, "fd", &fd) || !ArgRange(info, 1, &p, &n)) return {};
   if (!info[4].IsObject()) return Throw(info.Env(), ErrorKind::Type, "from must be an object");
   sockaddr_storage ss;
+  ss.ss_family = AF_UNSPEC;  // a connected stream socket leaves the address unset (len 0)
   socklen_t len = sizeof(ss);
   auto* sa = reinterpret_cast<sockaddr*>(&ss);
   ssize_t r = RetryEintr([&] { return recvfrom(fd, p, n, 0, sa, &len); });
@@ -303,7 +378,7 @@ static Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   return Int(info.Env(), r);
 }
 
-// sendto(fd, buf, offset, length, family, address, port) -> bytes | -errno
+// sendto(fd, buf, offset, length, family, address, port) -> bytes | -errno (MSG_NOSIGNAL)
 static Napi::Value SendTo(const Napi::CallbackInfo& info) {
   int32_t fd;
   uint8_t* p;
@@ -483,7 +558,8 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
       {"accept4", Accept},      {"read", Read},
       {"write", Write},         {"readv", Readv},
       {"writev", Writev},       {"recvfrom", RecvFrom},
-      {"sendto", SendTo},       {"shutdown", Shutdown},
+      {"sendto", SendTo},       {"send", Send},
+      {"sendv", Sendv},         {"shutdown", Shutdown},
       {"close", Close},         {"setNonBlocking", SetNonBlocking},
       {"setsockopt", SetSockOpt}, {"getsockopt", GetSockOpt},
       {"getsockname", GetSockName}, {"getpeername", GetPeerName},

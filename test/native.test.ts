@@ -1,5 +1,6 @@
 // The native core (native/*.cc) and the hub's poller (lib/hub/poller.ts), on real fds.
 import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { E, K, native } from '../lib/native';
@@ -7,6 +8,7 @@ import { systemError } from '../lib/errors';
 import { HubPoller } from '../lib/hub/poller';
 import { openFds } from './helpers/fds';
 import { ROOT, closeAll, pipe, tcpPair, writeStr } from './helpers/raw';
+import { node } from './helpers/green';
 
 const ET = K.EPOLLIN | K.EPOLLOUT | K.EPOLLRDHUP | K.EPOLLET;
 
@@ -277,5 +279,153 @@ describe('bad input never aborts the process', () => {
     const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
     expect(r.stdout.trim()).toBe('caught:boom');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('no SIGPIPE, even once the disposition is back to SIG_DFL', () => {
+  // Adding and removing a 'SIGPIPE' listener resets the signal to SIG_DFL; a write that raised
+  // it would then kill the child (status null, signal SIGPIPE). Each op runs in its own child.
+  const child = (op: 'send' | 'sendv' | 'write' | 'writev') => `
+    const { native, K, E } = require('./dist/native.js');
+    const f = () => {}; process.on('SIGPIPE', f); process.off('SIGPIPE', f);
+    const sigBits = (line) => BigInt('0x' + require('node:fs').readFileSync('/proc/self/status', 'utf8')
+      .split('\\n').find((l) => l.startsWith(line + ':')).split(':')[1].trim());
+    const PIPE = 1n << 12n; // SIGPIPE is 13
+    const dfl = (sigBits('SigIgn') & PIPE) === 0n;
+    const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    const op = ${JSON.stringify(op)};
+    const b = Buffer.from('hello');
+    const results = [];
+    if (op === 'send' || op === 'sendv') {
+      const l = native.socket(K.AF_INET, K.SOCK_STREAM);
+      native.bind(l, K.AF_INET, '127.0.0.1', 0); native.listen(l, 1);
+      const c = native.socket(K.AF_INET, K.SOCK_STREAM);
+      native.connect(c, K.AF_INET, '127.0.0.1', native.getsockname(l).port);
+      let s = -11;
+      for (let i = 0; i < 2000 && s === -11; i++) { s = native.accept4(l); if (s === -11) sleep(1); }
+      native.close(l);
+      native.close(s); // the peer goes: our next send gets a RST, the one after -EPIPE
+      for (let i = 0; i < 200; i++) {
+        const r = op === 'send' ? native.send(c, b, 0, b.length) : native.sendv(c, [b, b], 0, 1);
+        results.push(r);
+        if (r === E.EPIPE) break;
+        sleep(1);
+      }
+      native.close(c);
+    } else {
+      const p = new Int32Array(2); native.pipe2(p);
+      native.close(p[0]);
+      for (let i = 0; i < 3; i++) results.push(op === 'write' ? native.write(p[1], b, 0, b.length) : native.writev(p[1], [b, b], 1, 2));
+      native.close(p[1]);
+    }
+    // The mask is as it was, and no SIGPIPE is left pending.
+    const clean = ((sigBits('SigBlk') | sigBits('SigPnd') | sigBits('ShdPnd')) & PIPE) === 0n;
+    console.log(JSON.stringify({ dfl, clean, results, EPIPE: E.EPIPE, ECONNRESET: E.ECONNRESET }));
+  `;
+
+  for (const op of ['send', 'sendv', 'write', 'writev'] as const) {
+    it(`${op} to a closed ${op.startsWith('send') ? 'TCP peer' : 'pipe reader'} returns -EPIPE and the process lives`, () => {
+      const r = node(child(op));
+      expect(r.signal).toBeNull();
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const out = JSON.parse(r.stdout.trim()) as { dfl: boolean; clean: boolean; results: number[]; EPIPE: number; ECONNRESET: number };
+      expect(out.dfl).toBe(true); // the precondition: SIGPIPE really was back to SIG_DFL
+      expect(out.clean).toBe(true);
+      expect(out.results.at(-1)).toBe(out.EPIPE);
+      for (const x of out.results) if (x < 0) expect([out.EPIPE, out.ECONNRESET]).toContain(x);
+      if (op === 'write' || op === 'writev') expect(out.results).toEqual([out.EPIPE, out.EPIPE, out.EPIPE]);
+    });
+  }
+
+  it('send and sendv on a connected pair deliver the bytes; on a pipe they are -ENOTSOCK', () => {
+    const [c, s] = tcpPair();
+    const a = Buffer.from('abcdef');
+    expect(native.send(c, a, 1, 2)).toBe(2);
+    expect(native.sendv(c, [Buffer.from('xx'), Buffer.from('yz'), a], 1, 1)).toBe(1 + 6);
+    expect(native.sendv(c, [a], 1)).toBe(0); // index at the end: nothing to send
+    const got = Buffer.alloc(16);
+    let n = 0;
+    for (let i = 0; i < 2000 && n < 9; i++) {
+      const r = native.read(s, got, n, got.length - n);
+      if (r > 0) n += r;
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+    expect(got.subarray(0, n).toString()).toBe('bczabcdef');
+    const [pr, pw] = pipe();
+    expect(native.send(pw, a, 0, 1)).toBe(-os.constants.errno.ENOTSOCK);
+    expect(native.sendv(pw, [a])).toBe(-os.constants.errno.ENOTSOCK);
+    expect(() => native.send(c, a, 4, 3)).toThrow(RangeError);
+    expect(() => native.sendv(c, [a], 2)).toThrow(/index 2 is past the end of buffers/);
+    closeAll(c, s, pr, pw);
+  });
+
+  it('exports SO_PASSCRED and MSG_OOB', () => {
+    expect(K.SO_PASSCRED).toBe(16);
+    expect(K.MSG_OOB).toBe(1);
+    const u = native.socket(K.AF_UNIX, K.SOCK_STREAM);
+    expect(native.setsockopt(u, K.SOL_SOCKET, K.SO_PASSCRED, 1)).toBe(0);
+    expect(native.getsockopt(u, K.SOL_SOCKET, K.SO_PASSCRED)).toBe(1);
+    closeAll(u);
+  });
+});
+
+describe('byte ranges beyond 2 GiB', () => {
+  // Sparse: only the pages written or read are ever touched, so this costs a few KiB of RAM.
+  const BIG = 2 ** 31 + 4096;
+
+  it('writes and reads at offsets above 2^31, and checks the range as before', () => {
+    const view = new Uint8Array(new ArrayBuffer(BIG));
+    const view2 = new Uint8Array(new ArrayBuffer(BIG));
+    expect(view.length).toBe(BIG);
+    view.set(Buffer.from('hello'), 2 ** 31 + 100);
+    const [r, w] = pipe();
+    expect(native.write(w, view, 2 ** 31 + 100, 5)).toBe(5);
+    expect(native.read(r, view2, 2 ** 31 + 10, 5)).toBe(5);
+    expect(Buffer.from(view2.buffer, 2 ** 31 + 10, 5).toString()).toBe('hello');
+
+    // writev/readv: an offset within one buffer above 2^31.
+    expect(native.writev(w, [view], 0, 2 ** 31 + 100)).toBe(BIG - (2 ** 31 + 100));
+    expect(native.readv(r, [view2], 0, 2 ** 31 + 1000)).toBe(BIG - (2 ** 31 + 1000));
+    expect(Buffer.from(view2.buffer, 2 ** 31 + 1000, 5).toString()).toBe('hello');
+    expect(native.readv(r, [new Uint8Array(4096)])).toBe(900); // the rest of the writev
+    // A length above 2^31 is taken (the pipe takes what fits: a partial count).
+    const n = native.write(w, view, 0, BIG);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(2 ** 30);
+    expect(native.read(r, view2, 0, BIG)).toBe(n);
+
+    // Ranges that do not fit, and values that are not safe non-negative integers.
+    expect(() => native.write(w, view, 2 ** 31 + 100, 4000)).toThrow(/offset 2147483748 and length 4000 do not fit in a buffer of 2147487744 bytes/);
+    expect(() => native.read(r, view2, 2 ** 31 + 10, BIG)).toThrow(RangeError);
+    expect(() => native.write(w, view, 2 ** 31 + 0.5, 5)).toThrow(/offset must be a non-negative integer .* got 2147483648.5/);
+    expect(() => native.write(w, view, 0, NaN)).toThrow(/length must be .* got NaN/);
+    expect(() => native.write(w, view, -1, 5)).toThrow(/got -1/);
+    expect(() => native.write(w, view, 2 ** 53, 0)).toThrow(RangeError);
+    expect(() => native.writev(w, [view], 0, BIG + 1)).toThrow(/offset 2147487745 is past the end of buffers\[0\]/);
+    expect(() => native.writev(w, [view], 0.5)).toThrow(/index must be/);
+    closeAll(r, w);
+  });
+
+  it('sendto and recvfrom take offsets above 2^31', () => {
+    const view = new Uint8Array(new ArrayBuffer(BIG));
+    const view2 = new Uint8Array(new ArrayBuffer(BIG));
+    view.set(Buffer.from('dgram'), 2 ** 31 + 7);
+    const a = native.socket(K.AF_INET, K.SOCK_DGRAM);
+    const b = native.socket(K.AF_INET, K.SOCK_DGRAM);
+    expect(native.bind(b, K.AF_INET, '127.0.0.1', 0)).toBe(0);
+    const port = (native.getsockname(b) as { port: number }).port;
+    expect(native.sendto(a, view, 2 ** 31 + 7, 5, K.AF_INET, '127.0.0.1', port)).toBe(5);
+    const from = { family: 0, address: '', port: 0 };
+    let got = -11;
+    for (let i = 0; i < 2000 && got === -11; i++) {
+      got = native.recvfrom(b, view2, 2 ** 31 + 3000, 100, from);
+      if (got === -11) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+    expect(got).toBe(5);
+    expect(Buffer.from(view2.buffer, 2 ** 31 + 3000, 5).toString()).toBe('dgram');
+    expect(from.address).toBe('127.0.0.1');
+    expect(() => native.recvfrom(b, view2, 2 ** 31 + 3000, 2000, from)).toThrow(RangeError);
+    closeAll(a, b);
   });
 });

@@ -244,6 +244,8 @@ export interface FdWaitOptions {
   /** Past this (>= 0), a TimeoutError with `timeoutMessage`; -1: no limit (as everywhere in greenhub). */
   timeoutMs: number;
   timeoutMessage?: string;
+  /** What timed out, for timeoutOwner(err). */
+  owner?: object;
 }
 
 /**
@@ -254,7 +256,7 @@ export function* waitFdReady(fds: FdTable, fd: number, dir: Direction, options: 
   if (options.timeoutMs < 0) return yield* new FdWaitOp(fds, fd, dir, options.ref);
   const hub = fds.hub;
   const gt = hub.requireCurrent('waiting on an fd');
-  const timer = hub.addTimer(TimerKind.Timeout, options.timeoutMs, gt, { ref: options.ref, message: options.timeoutMessage });
+  const timer = hub.addTimer(TimerKind.Timeout, options.timeoutMs, gt, { ref: options.ref, message: options.timeoutMessage, owner: options.owner });
   try {
     return yield* new FdWaitOp(fds, fd, dir, options.ref);
   } finally {

@@ -505,8 +505,8 @@ export class Hub {
   // ---------------------------------------------------------------- timers
 
   /** @internal */
-  addTimer(kind: TimerKind, ms: number, gt: AnyGreenThread | undefined, options: { ref: boolean; message?: string }): Timer {
-    const t = new Timer(now() + ms, this.#timerSeq++, kind, gt, options.ref, options.message);
+  addTimer(kind: TimerKind, ms: number, gt: AnyGreenThread | undefined, options: { ref: boolean; message?: string; owner?: object }): Timer {
+    const t = new Timer(now() + ms, this.#timerSeq++, kind, gt, options.ref, options.message, options.owner);
     this.#timers.push(t);
     // Re-arm the loop timer when this one fires first, or when it is the first to hold the
     // process (the armed one may be an unref'd looping call's, later than this).

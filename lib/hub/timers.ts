@@ -28,6 +28,8 @@ export class Timer {
     public ref: boolean,
     /** For Timeout: the message of the TimeoutError. */
     public message: string | undefined,
+    /** For Timeout: what timed out (a socket whose own timeout it is), readable from the error. */
+    public owner?: object,
   ) {}
 
   get live(): boolean {
@@ -43,6 +45,12 @@ export function timeoutErrorOf(t: Timer): TimeoutError {
   // Which timer threw: an operation with its own timeout tells it from an outer one.
   Object.defineProperty(err, TIMER_OF_ERROR, { value: t });
   return err;
+}
+
+/** What a TimeoutError says timed out (the handle whose own timeout fired), if anything. */
+export function timeoutOwner(err: unknown): object | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  return ((err as Record<symbol, unknown>)[TIMER_OF_ERROR] as Timer | undefined)?.owner;
 }
 
 /** Whether err is the TimeoutError that timer t threw. */

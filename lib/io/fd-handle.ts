@@ -11,7 +11,7 @@
  * table calls.
  */
 import { systemError, type ErrorContext } from '../errors';
-import { type Direction, type FdOwner, readyBit, waitFdReady } from '../hub/fd-table';
+import { type Direction, type FdOwner, type FdWaitOptions, readyBit, waitFdReady } from '../hub/fd-table';
 import type { AnyGreenThread } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import { E, native } from '../native';
@@ -154,10 +154,10 @@ export abstract class FdHandle implements FdOwner {
   }
 
   /** @internal How a park on this handle's fd holds the process and times out. */
-  parkOptions(dir: Direction): { ref: boolean; timeoutMs: number; timeoutMessage?: string } {
+  parkOptions(dir: Direction): FdWaitOptions {
     const ms = this.timeoutMs;
     if (ms === 0) return { ref: this.refed, timeoutMs: -1 };
-    return { ref: this.refed, timeoutMs: ms, timeoutMessage: `${this.describe()} ${this.verb(dir)} timed out after ${ms} ms` };
+    return { ref: this.refed, timeoutMs: ms, timeoutMessage: `${this.describe()} ${this.verb(dir)} timed out after ${ms} ms`, owner: this };
   }
 
   /** @internal What a wait in that direction is called in a timeout message ("read", "receive"). */

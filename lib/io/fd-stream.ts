@@ -20,6 +20,9 @@ import { BufferedReader } from './buffered-reader';
 import { GreenDuplex } from './duplex';
 import { FdHandle, type FdHandleOptions } from './fd-handle';
 
+/** The most one syscall moves (the addon's cap; Linux's own is just under 2 GiB). */
+const MAX_IO = 1 << 30;
+
 const IDLE = 0;
 const ARMED = 1;
 const RUNNING = 2;
@@ -86,11 +89,21 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
       const fd = s.rawFd;
       if (fds.isReady(fd, this.#bit)) {
         const want = this.#len - this.#done;
-        const n = write ? native.write(fd, this.#buf!, this.#off + this.#done, want) : native.read(fd, this.#buf!, this.#off, want);
+        let n: number;
+        try {
+          // Sockets: send() with MSG_NOSIGNAL, so a closed peer is EPIPE, never a SIGPIPE.
+          n = write
+            ? (s.isSocket ? native.send : native.write)(fd, this.#buf!, this.#off + this.#done, want)
+            : native.read(fd, this.#buf!, this.#off, want);
+        } catch (e) {
+          this.#finish(); // a throw (a bad range) must not leave the role taken
+          throw e;
+        }
         if (n >= 0) {
           // A short read or write drained the fd where that holds (fd-table.ts: not at urgent
-          // data, fd-passing messages, packet pipes). End of stream (0) stays "ready".
-          if (n > 0 && n < want && s.shortIoDrains && (write || fds.shortReadDrains(fd))) fds.clearReadiness(fd, this.#bit);
+          // data, fd-passing messages, packet pipes). End of stream (0) stays "ready". One
+          // call moves at most MAX_IO bytes: that much is not short.
+          if (n > 0 && n < want && n < MAX_IO && s.shortIoDrains && (write || fds.shortReadDrains(fd))) fds.clearReadiness(fd, this.#bit);
           if (write) {
             s.tx += n;
             this.#done += n;
@@ -103,7 +116,7 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
         }
         if (n !== E.EAGAIN) {
           this.#finish();
-          throw systemError(n, write ? 'write' : 'read');
+          throw systemError(n, write ? (s.isSocket ? 'send' : 'write') : 'read');
         }
         fds.clearReadiness(fd, this.#bit);
       }
@@ -117,7 +130,7 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
       }
       if (s.timeoutMs > 0) {
         const o = s.parkOptions(this.dir);
-        this.#timer = s.hub.addTimer(TimerKind.Timeout, s.timeoutMs, gt, { ref: o.ref, message: o.timeoutMessage });
+        this.#timer = s.hub.addTimer(TimerKind.Timeout, s.timeoutMs, gt, { ref: o.ref, message: o.timeoutMessage, owner: s });
       }
       return SUSPEND_RESULT;
     }
@@ -157,12 +170,15 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
 export interface FdStreamOptions extends FdHandleOptions {
   /** TCP sockets and pipes greenhub made: a short read or write means drained (fd-table.ts). */
   shortIoDrains: boolean;
+  /** A socket: writes go through send/sendmsg with MSG_NOSIGNAL. */
+  isSocket: boolean;
 }
 
 export abstract class FdStream extends FdHandle implements GreenStream {
   /** @internal */ rx = 0;
   /** @internal */ tx = 0;
   /** @internal see FdStreamOptions */ shortIoDrains: boolean;
+  /** @internal see FdStreamOptions */ readonly isSocket: boolean;
   // This stream is the reader's ByteSource (fill, enterRead, leaveRead, checkOpen: internal).
   readonly #in = new BufferedReader(this);
   #readOp: IoOp | undefined;
@@ -172,6 +188,7 @@ export abstract class FdStream extends FdHandle implements GreenStream {
   protected constructor(fd: number, options: FdStreamOptions) {
     super(fd, options);
     this.shortIoDrains = options.shortIoDrains;
+    this.isSocket = options.isSocket;
   }
 
   /** Bytes received so far. */
@@ -344,12 +361,13 @@ export abstract class FdStream extends FdHandle implements GreenStream {
     for (const b of bufs) total += b.length;
     let index = 0;
     let offset = 0;
-    const attempt = (): number => native.writev(this.rawFd, bufs, index, offset);
+    const writev = this.isSocket ? native.sendv : native.writev;
+    const attempt = (): number => writev(this.rawFd, bufs, index, offset);
     try {
       while (total > 0) {
         // No short-write shortcut here: writev takes at most IOV_MAX buffers per call, so a
         // complete write of those can look short. Only EAGAIN says the socket is full.
-        const n = yield* this.io('write', attempt, 'writev');
+        const n = yield* this.io('write', attempt, this.isSocket ? 'sendmsg' : 'writev');
         total -= n;
         this.tx += n;
         // Advance (index, offset) past the n bytes written.
@@ -379,6 +397,11 @@ export abstract class FdStream extends FdHandle implements GreenStream {
    */
   toDuplex(): GreenDuplex {
     this.checkOpen();
-    return new GreenDuplex(this);
+    const duplex = new GreenDuplex(this);
+    this.takenBy = duplex;
+    return duplex;
   }
+
+  /** @internal The Duplex that took this stream over: it closes the stream when it is done. */
+  takenBy: { readonly destroyed: boolean } | undefined;
 }

@@ -53,7 +53,7 @@ export class GreenFd extends FdStream {
     check(native.setNonBlocking(fd), 'fcntl');
     // Only a TCP socket's short read means drained (pipe() marks its own pipes); a pipe from
     // elsewhere may be in packet mode, a Unix socket may carry fds: drained to EAGAIN.
-    super(fd, { adopted: true, identity: identityOf(stat), shortIoDrains: stat.isSocket() && isTcp(fd) });
+    super(fd, { adopted: true, identity: identityOf(stat), shortIoDrains: stat.isSocket() && isTcp(fd), isSocket: stat.isSocket() });
     this.#closeFd = closeFd;
   }
 

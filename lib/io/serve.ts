@@ -5,11 +5,12 @@ import { isGreenletExit } from '../errors';
 import { getHub } from '../hub/hub';
 import { Wait, type AnyGreenThread, type Waitable } from '../hub/greenthread';
 import { SUSPEND_OP } from '../hub/instructions';
+import { timeoutOwner } from '../hub/timers';
 import type { GreenServer } from './server';
 import type { GreenSocket } from './socket';
 import { bodyOperation, spawn } from '../spawn';
 import type { Body, Green, Operation } from '../types';
-import { validateFunction, validateInt, validateOptions } from '../validate';
+import { validateFunction, validateInt, validateMs, validateOptions } from '../validate';
 
 /**
  * Options of {@link serve}.
@@ -22,6 +23,12 @@ import { validateFunction, validateInt, validateOptions } from '../validate';
 export interface ServeOptions {
   /** Most connections handled at once (default 1000, as eventlet's); accepting pauses at the limit. */
   concurrency?: number;
+  /**
+   * Each blocking call on a served socket waits at most this long for its peer (the socket's
+   * `setTimeout`), so silent or slow clients cannot hold every slot (slowloris); the handler
+   * gets a TimeoutError, which serve() does not report. Default 0: no limit.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** The accept loop's park while `concurrency` handlers run. */
@@ -53,13 +60,26 @@ class Slot implements Waitable {
  */
 export function serve(server: GreenServer, handler: Body<[GreenSocket], unknown>, options: ServeOptions = {}): Operation<void> {
   validateFunction(handler, 'handler');
-  validateOptions(options, 'serve options', ['concurrency']);
+  validateOptions(options, 'serve options', ['concurrency', 'idleTimeoutMs']);
   const concurrency = options.concurrency === undefined ? 1000 : validateInt(options.concurrency, 'concurrency', 1, 0x7fffffff);
+  const idleTimeoutMs = options.idleTimeoutMs === undefined ? 0 : validateMs(options.idleTimeoutMs, 'idleTimeoutMs');
   getHub().requireCurrent('serve()');
-  return serveLoop(server, handler, concurrency);
+  return serveLoop(server, handler, concurrency, idleTimeoutMs);
 }
 
-function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, concurrency: number): Green<void> {
+/**
+ * Errors a handler may end with that are nobody's bug here: a killed handler; a peer that
+ * resets or vanishes (common under load); the socket's own timeout (a silent peer); the socket
+ * closed by our side while the handler used it.
+ */
+function isPeersDoing(e: unknown, sock: GreenSocket): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (isGreenletExit(e) || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED') return true;
+  if (timeoutOwner(e) === sock) return true;
+  return code === 'ERR_SOCKET_CLOSED' && sock.closed;
+}
+
+function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, concurrency: number, idleTimeoutMs: number): Green<void> {
   const hub = getHub();
   const slot = new Slot();
   let running = 0;
@@ -76,10 +96,7 @@ function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, 
     try {
       yield* bodyOperation(handler, [sock]);
     } catch (e) {
-      // A peer that resets or vanishes is the peer's doing, and common under load; a killed
-      // handler was killed: neither is reported.
-      const code = (e as { code?: unknown } | null)?.code;
-      if (!isGreenletExit(e) && code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ECONNABORTED') hub.reportError(e, hub.current!);
+      if (!isPeersDoing(e, sock)) hub.reportError(e, hub.current!);
     }
   }
   for (;;) {
@@ -100,11 +117,13 @@ function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, 
       throw e;
     }
     running++;
+    if (idleTimeoutMs > 0) sock.setTimeout(idleTimeoutMs);
     const gt = spawn({ name }, handle, sock);
     // When the handler ends — returned, threw, or killed before it even started — its socket
     // closes and its slot frees (an internal hook: it does not count as observing an error).
+    // A socket a live Duplex took over stays open: the Duplex closes it when it is done.
     gt.links.push(() => {
-      sock.close();
+      if (sock.takenBy === undefined || sock.takenBy.destroyed) sock.close();
       running--;
       wakeLoop();
     });

@@ -54,7 +54,7 @@ export class GreenSocket extends FdStream {
   /** @internal use connect(), accept() or fromFd() */
   constructor(fd: number, af: number, options: FdHandleOptions = { adopted: false }) {
     // A Unix socket's read stops short at a message with fds or credentials: drain it to EAGAIN.
-    super(fd, { ...options, shortIoDrains: af !== K.AF_UNIX });
+    super(fd, { ...options, shortIoDrains: af !== K.AF_UNIX, isSocket: true });
     this.#af = af;
   }
 
