@@ -83,7 +83,7 @@ bench: build bench/loadgen
 # The full soak (make test runs a short one): 1,000 clients for 2 minutes, 10,000 idle
 # connections, fd exhaustion. Prints its figures; under 10 minutes.
 soak: build
-	SOAK_SECONDS=120 SOAK_CLIENTS=1000 SOAK_IDLE=10000 npx vitest run --project serial test/soak/
+	SOAK_SECONDS=120 SOAK_CLIENTS=1000 SOAK_IDLE=10000 SOAK_GREENTHREADS=1000000 npx vitest run --project serial test/soak/
 
 clean:
 	rm -rf build build-cmake dist prebuilds node_modules/.greenhub-deps

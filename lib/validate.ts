@@ -50,6 +50,14 @@ export function validateBytes(v: unknown, name: string): Uint8Array {
   return v;
 }
 
+/** The hub's time slice: a finite number of ms >= 0 (anything else, NaN included, is a RangeError). */
+export function validateSliceMs(ms: unknown): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+    throw new RangeError(`timeSliceMs must be a finite number of ms >= 0, got ${describe(ms)}`);
+  }
+  return ms;
+}
+
 /** A boolean, or undefined (then `fallback`). */
 export function validateBoolean(v: unknown, name: string, fallback: boolean): boolean {
   if (v === undefined) return fallback;

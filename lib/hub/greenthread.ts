@@ -11,6 +11,7 @@ import { RESUME, SUSPEND_RESULT, done } from './instructions';
 import { validateFunction } from '../validate';
 import { describeYielded } from './introspect';
 import type { Timer } from './timers';
+import { WaitNode, WaitQueue } from './wait-queue';
 
 /** Lifecycle. NEW: spawned, body not started. RUNNABLE: queued. RUNNING: on the stack. */
 export enum State {
@@ -97,8 +98,9 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
   /** @internal */ waitToken = 0;
   /** @internal */ handoff: Handoff | undefined;
   /** @internal spawnAfter's start timer */ startTimer: Timer | undefined;
-  /** @internal greenthreads blocked in wait() on this one, FIFO */ waiters: AnyGreenThread[] = [];
-  /** @internal */ links: Array<(gt: GreenThread<T>) => void> = [];
+  /** @internal its node in the queue it waits in (a WaitList, another's waiters): O(1) removal */ waitNode: WaitNode | undefined;
+  /** @internal greenthreads blocked in wait() on this one, FIFO (made on first use: most have none) */ waiters: WaitQueue<WaitOp<T>> | undefined;
+  /** @internal link callbacks (made on first use) */ linkList: Array<(gt: GreenThread<T>) => void> | undefined;
   /** @internal */ observed = false;
   /** @internal */ result: T | undefined;
   /** @internal */ error: unknown = NO_ERROR;
@@ -209,11 +211,16 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
     this.links.push(cb);
   }
 
+  /** @internal the link callbacks, made on first use (internal hooks push here without observing) */
+  get links(): Array<(gt: GreenThread<T>) => void> {
+    return (this.linkList ??= []);
+  }
+
   /** Removes a callback given to link(); returns whether it was there. */
   unlink(cb: (gt: GreenThread<T>) => void): boolean {
-    const i = this.links.indexOf(cb);
+    const i = this.linkList?.indexOf(cb) ?? -1;
     if (i < 0) return false;
-    this.links.splice(i, 1);
+    this.linkList!.splice(i, 1);
     return true;
   }
 
@@ -223,9 +230,11 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
 }
 
 /** `gt.wait()`: a one-shot iterator (an operation must not be shared between greenthreads). */
-class WaitOp<T> implements Operation<T>, Iterator<unknown, T, unknown> {
+class WaitOp<T> extends WaitNode implements Operation<T>, Iterator<unknown, T, unknown> {
   #started = false;
-  constructor(readonly target: GreenThread<T>) {}
+  constructor(readonly target: GreenThread<T>) {
+    super();
+  }
 
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
     return this;
@@ -242,9 +251,11 @@ class WaitOp<T> implements Operation<T>, Iterator<unknown, T, unknown> {
     }
     const cur = target.hub.requireCurrent('GreenThread.wait()');
     if (cur === target) throw new Error(`greenthread ${target.id} (${target.name}) cannot wait for itself: it would never wake`);
-    target.waiters.push(cur);
+    this.gt = cur;
+    (target.waiters ??= new WaitQueue<WaitOp<T>>()).push(this);
     cur.waitKind = Wait.GreenThread;
     cur.waitObj = target;
+    cur.waitNode = this;
     return SUSPEND_RESULT;
   }
 

@@ -27,7 +27,7 @@
  */
 import { GreenletExit, isGreenletExit } from '../errors';
 import type { Body, Priority } from '../types';
-import { describeValue, validateFunction } from '../validate';
+import { validateSliceMs } from '../validate';
 import { cleanAsyncContext } from './clean-context';
 import { FdTable } from './fd-table';
 import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable, openBody } from './greenthread';
@@ -40,8 +40,8 @@ import {
   captureSpawnSite,
   describeYielded,
   infoOf,
-  printError,
-  printWarning,
+  RecentlyDead,
+  Reporter,
 } from './introspect';
 import { HubPoller } from './poller';
 import { RunQueue } from './run-queue';
@@ -74,10 +74,7 @@ export class Hub {
     return this.#timeSliceMs;
   }
   set timeSliceMs(ms: number) {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new RangeError(`timeSliceMs must be a finite number of ms >= 0, got ${describeValue(ms)}`);
-    }
-    this.#timeSliceMs = ms;
+    this.#timeSliceMs = validateSliceMs(ms);
   }
   #timeSliceMs = 10;
   /** Whether the running greenthread's time is measured (off by default: the switch path reads no clock). */
@@ -99,6 +96,8 @@ export class Hub {
   #timerSeq = 0;
   #pollRefed = false;
   #inTurns = false;
+  /** Inside killAll/shutdown: one recomputation of keep-alive at the end, not one per kill. */
+  #batching = false;
   /** The setImmediate that runs the next turns (runnable work waits for it). */
   #immediate: NodeJS.Immediate | undefined;
   readonly #runFromImmediate = (): void => {
@@ -112,13 +111,10 @@ export class Hub {
   #switches = 0;
   #turns = 0;
   #nextId = 1;
-  #uncaught = 0;
   readonly #live = new Set<AnyGreenThread>();
   #unobserved: AnyGreenThread[] = [];
-  /** Names of greenthreads that ended while a blocking detector ran (a report may name one late). */
-  readonly #recentlyDead = new Map<number, { name: string; spawnSite?: string }>();
-  #errorHandler: ErrorHandler = printError;
-  #warningHandler: WarningHandler = printWarning;
+  readonly #recentlyDead = new RecentlyDead();
+  readonly #reporter = new Reporter();
 
   /** @internal use getHub() */
   constructor() {
@@ -281,25 +277,24 @@ export class Hub {
     if (gt.waitKind !== Wait.None) this.cancelWait(gt);
     gt.wakeSeq++;
     this.#live.delete(gt);
-    if (this.captureSpawnSites) {
-      this.#recentlyDead.set(gt.id, { name: gt.name, spawnSite: gt.spawnSite });
-      if (this.#recentlyDead.size > 1000) this.#recentlyDead.delete(this.#recentlyDead.keys().next().value!);
-    }
+    if (this.captureSpawnSites) this.#recentlyDead.remember(gt);
     if (err !== NO_ERROR) gt.error = err;
     else gt.result = value;
     if (this.current === gt) this.shared[1] = 0;
     const waiters = gt.waiters;
-    if (waiters.length > 0) {
+    if (waiters !== undefined && waiters.length > 0) {
       gt.observed = true;
-      gt.waiters = [];
-      for (const w of waiters) {
+      gt.waiters = undefined;
+      for (let node = waiters.shift(); node !== undefined; node = waiters.shift()) {
+        const w = node.gt!;
+        w.waitNode = undefined;
         if (err !== NO_ERROR) this.resumeThrow(w, err);
         else this.resumeWith(w, value);
       }
     }
-    if (gt.links.length > 0) {
-      const links = gt.links;
-      gt.links = [];
+    if (gt.linkList !== undefined && gt.linkList.length > 0) {
+      const links = gt.linkList;
+      gt.linkList = undefined;
       for (const cb of links) {
         try {
           cb(gt);
@@ -486,8 +481,7 @@ export class Hub {
         break;
       case Wait.GreenThread: {
         const target = gt.waitObj as AnyGreenThread;
-        const i = target.waiters.indexOf(gt);
-        if (i >= 0) target.waiters.splice(i, 1);
+        if (gt.waitNode !== undefined) target.waiters?.remove(gt.waitNode as never);
         break;
       }
       case Wait.Custom:
@@ -525,7 +519,7 @@ export class Hub {
    * timer): what holds the process open may have changed, and an error may await reporting.
    */
   #afterOutsideChange(): void {
-    if (this.#inTurns) return;
+    if (this.#inTurns || this.#batching) return;
     if (this.#unobserved.length > 0) this.wakeup();
     this.#returnToLoop();
   }
@@ -542,25 +536,14 @@ export class Hub {
     gt.waitKind = Wait.Timer;
   }
 
-  // ---------------------------------------------------------------- errors
-
   /** @internal A warning for the warning handler. */
   warn(message: string): void {
-    this.#warningHandler(message);
+    this.#reporter.warn(message);
   }
 
   /** @internal An error for the error handler (errors of link callbacks, handlers…). */
   reportError(err: unknown, gt: AnyGreenThread): void {
-    this.#uncaught++;
-    try {
-      this.#errorHandler(err, gt);
-    } catch (handlerErr) {
-      // A broken handler must not corrupt the turn or swallow the next reports: its own error
-      // surfaces as an uncaught exception, after the turn.
-      process.nextTick(() => {
-        throw handlerErr;
-      });
-    }
+    this.#reporter.error(err, gt);
   }
 
   // ---------------------------------------------------------------- public
@@ -575,11 +558,10 @@ export class Hub {
       registeredFds: this.poller.registered,
       switches: this.#switches,
       turns: this.#turns,
-      uncaughtErrors: this.#uncaught,
+      uncaughtErrors: this.#reporter.errors,
     };
   }
 
-  /** Every live greenthread: id, name, state, what it waits on, time run. */
   /** Every live greenthread: id, name, state, what it waits on, time run. */
   dump(): GreenThreadInfo[] {
     const t = now();
@@ -588,21 +570,30 @@ export class Hub {
 
   /** Sets the handler of uncaught greenthread errors (null: back to the default, which prints to stderr). */
   onError(handler: ErrorHandler | null): void {
-    if (handler !== null) validateFunction(handler, 'onError() handler (or null)');
-    this.#errorHandler = handler ?? printError;
+    this.#reporter.onError(handler);
   }
 
   /** Sets the handler of warnings (looping-call overruns, EMFILE back-off…; null: one line on stderr). */
   onWarning(handler: WarningHandler | null): void {
-    if (handler !== null) validateFunction(handler, 'onWarning() handler (or null)');
-    this.#warningHandler = handler ?? printWarning;
+    this.#reporter.onWarning(handler);
   }
 
   /** Kills every live greenthread except the caller (from inside a greenthread) with `err`. */
   killAll(err?: unknown): void {
-    // A greenthread on the stack below the caller gets a pending kill (it dies at its next suspension).
-    for (const gt of [...this.#live]) {
-      if (gt !== this.current) this.kill(gt, err ?? new GreenletExit());
+    // A greenthread on the stack below the caller gets a pending kill (it dies at its next
+    // suspension). One error for all: an Error's stack trace costs more than the kill itself.
+    this.#killEach([...this.#live].filter((gt) => gt !== this.current), err ?? new GreenletExit());
+  }
+
+  /** Kills each; what holds the process is recomputed once, after, not once per kill. */
+  #killEach(victims: AnyGreenThread[], reason: unknown): void {
+    const outer = this.#batching;
+    this.#batching = true;
+    try {
+      for (const gt of victims) this.kill(gt, reason);
+    } finally {
+      this.#batching = outer;
+      if (!outer) this.#afterOutsideChange();
     }
   }
 
@@ -615,16 +606,15 @@ export class Hub {
     for (let round = 0; round < 100; round++) {
       const victims = [...this.#live].filter((gt) => gt !== this.current && gt.pendingKill === NO_ERROR);
       if (victims.length === 0) break;
-      for (const gt of victims) this.kill(gt, new GreenletExit('hub shut down'));
+      this.#killEach(victims, new GreenletExit('hub shut down'));
     }
     if (this.current) this.kill(this.current, new GreenletExit('hub shut down'));
   }
+
   /** @internal Name and spawn site of a greenthread by id: live, or among those that ended while a detector ran. */
   describeGreenThread(id: number): { name: string; spawnSite?: string } | undefined {
-    for (const gt of this.#live) if (gt.id === id) return { name: gt.name, spawnSite: gt.spawnSite };
-    return this.#recentlyDead.get(id);
+    return this.#recentlyDead.find(id, this.#live);
   }
-
 }
 
 const HUB_KEY = Symbol.for('greenhub.hub');

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { type AnyGreenThread, State, Wait, type Waitable } from './greenthread';
 import type { Priority } from '../types';
+import { validateFunction } from '../validate';
 
 /**
  * One line of `getHub().dump()`.
@@ -89,6 +90,60 @@ export function printError(err: unknown, gt: AnyGreenThread): void {
 /** The default warning handler: one line on stderr. */
 export function printWarning(message: string): void {
   process.stderr.write(`greenhub warning: ${message}\n`);
+}
+
+/**
+ * Names and spawn sites of greenthreads that ended while a blocking detector ran: a report may
+ * name a greenthread that has just died. The last 1,000 are kept.
+ */
+export class RecentlyDead {
+  readonly #byId = new Map<number, { name: string; spawnSite?: string }>();
+
+  remember(gt: AnyGreenThread): void {
+    this.#byId.set(gt.id, { name: gt.name, spawnSite: gt.spawnSite });
+    if (this.#byId.size > 1000) this.#byId.delete(this.#byId.keys().next().value!);
+  }
+
+  /** A live greenthread's name and spawn site by id, or a recently dead one's. */
+  find(id: number, live: Iterable<AnyGreenThread>): { name: string; spawnSite?: string } | undefined {
+    for (const gt of live) if (gt.id === id) return { name: gt.name, spawnSite: gt.spawnSite };
+    return this.#byId.get(id);
+  }
+}
+
+/** The hub's error and warning handlers, and the count of errors reported. */
+export class Reporter {
+  #onError: ErrorHandler = printError;
+  #onWarning: WarningHandler = printWarning;
+  /** Errors passed to the error handler. */
+  errors = 0;
+
+  onError(handler: ErrorHandler | null): void {
+    if (handler !== null) validateFunction(handler, 'onError() handler (or null)');
+    this.#onError = handler ?? printError;
+  }
+
+  onWarning(handler: WarningHandler | null): void {
+    if (handler !== null) validateFunction(handler, 'onWarning() handler (or null)');
+    this.#onWarning = handler ?? printWarning;
+  }
+
+  warn(message: string): void {
+    this.#onWarning(message);
+  }
+
+  error(err: unknown, gt: AnyGreenThread): void {
+    this.errors++;
+    try {
+      this.#onError(err, gt);
+    } catch (handlerErr) {
+      // A broken handler must not corrupt the turn or swallow the next reports: its own error
+      // surfaces as an uncaught exception, after the turn.
+      process.nextTick(() => {
+        throw handlerErr;
+      });
+    }
+  }
 }
 
 /** A yielded or returned value, for messages ("a Promise", "the string \"x\"", "number 3"). */

@@ -1,23 +1,88 @@
 /**
  * A FIFO of greenthreads waiting in a coordination primitive (internal). Every primitive's
- * waiters are strictly FIFO, and a killed (or timed-out) waiter leaves the list at once. A
- * waiter that was handed a value (a permit, an item) but was killed before it resumed gives
- * the value back through `onGiveBack`: nothing is lost or given to a dead greenthread.
+ * waiters are strictly FIFO, and a killed (or timed-out) waiter leaves the list at once, in
+ * O(1): each wait is a node of a linked list (lib/hub/wait-queue.ts), found through its
+ * greenthread. A waiter that was handed a value (a permit, an item) but was killed before it
+ * resumed gives the value back through `onGiveBack`: nothing is lost or given to a dead
+ * greenthread.
+ *
+ * A wait is one small hand-written operation (no generator per wait): 1,000,000 parked
+ * greenthreads cost their own generators and little more.
  */
 import { type AnyGreenThread, Wait, type Handoff, type Waitable } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
-import { SUSPEND_OP } from '../hub/instructions';
-import { TimerKind, isTimeoutOf } from '../hub/timers';
-import type { Green } from '../types';
+import { RESUME, SUSPEND_RESULT, done } from '../hub/instructions';
+import { type Timer, TimerKind, isTimeoutOf } from '../hub/timers';
+import { WaitNode, WaitQueue } from '../hub/wait-queue';
+import type { Operation } from '../types';
 
-interface Entry<D> {
-  gt: AnyGreenThread;
-  data: D;
+/** What waitOrTimeout returns. */
+export interface WaitOutcome {
+  timedOut: boolean;
+  value: unknown;
+}
+
+/** One greenthread's wait in a WaitList: the list's node and the operation it suspends in. */
+class ParkOp<D> extends WaitNode implements Operation<unknown>, Iterator<unknown, unknown, unknown> {
+  #timer: Timer | undefined;
+  #started = false;
+
+  constructor(
+    readonly list: WaitList<D>,
+    readonly data: D,
+    readonly timeoutMs: number,
+    /** Its own timeout returns { timedOut: true } instead of throwing (waitOrTimeout). */
+    readonly quiet: boolean,
+  ) {
+    super();
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(v?: unknown): IteratorResult<unknown, unknown> {
+    const hub = getHub();
+    if (this.#started && v === RESUME) {
+      const value = hub.current!.resumeValue;
+      this.#end();
+      return done(this.quiet ? { timedOut: false, value } : value);
+    }
+    this.#started = true;
+    const gt = hub.requireCurrent(this.list.label);
+    this.gt = gt;
+    this.list.queue.push(this);
+    gt.waitKind = Wait.Custom;
+    gt.waitObj = this.list;
+    gt.waitNode = this;
+    if (this.timeoutMs >= 0) {
+      this.#timer = hub.addTimer(TimerKind.Timeout, this.timeoutMs, gt, { ref: true, message: `${this.list.label} timed out after ${this.timeoutMs} ms` });
+    }
+    return SUSPEND_RESULT;
+  }
+
+  throw(err: unknown): IteratorResult<unknown, unknown> {
+    const timer = this.#timer;
+    this.#end();
+    if (this.quiet && timer !== undefined && isTimeoutOf(err, timer)) return done({ timedOut: true, value: undefined });
+    throw err;
+  }
+
+  return(value?: unknown): IteratorResult<unknown, unknown> {
+    this.#end();
+    return { done: true, value };
+  }
+
+  #end(): void {
+    if (this.#timer !== undefined) getHub().cancelTimer(this.#timer);
+    this.#timer = undefined;
+    this.list.queue.remove(this);
+    if (this.gt !== undefined && this.gt.waitNode === this) this.gt.waitNode = undefined;
+  }
 }
 
 export class WaitList<D = undefined> implements Waitable, Handoff {
-  #entries: Entry<D>[] = [];
-  #head = 0;
+  /** @internal */ readonly queue = new WaitQueue<ParkOp<D>>();
 
   constructor(
     readonly label: string,
@@ -26,93 +91,59 @@ export class WaitList<D = undefined> implements Waitable, Handoff {
   ) {}
 
   get length(): number {
-    return this.#entries.length - this.#head;
+    return this.queue.length;
   }
 
   /** Data of the first waiter (the put item of a putter, say). */
   peek(): D | undefined {
-    return this.length > 0 ? this.#entries[this.#head].data : undefined;
+    return this.queue.first?.data;
   }
 
   /**
    * Parks the current greenthread at the back until woken; returns what it was handed. Past
    * `timeoutMs` (>= 0) it throws the TimeoutError.
    */
-  *wait(data: D, timeoutMs: number): Green<unknown> {
-    const r = yield* this.#park(data, timeoutMs, 'throw');
-    return r.value;
+  wait(data: D, timeoutMs: number): Operation<unknown> {
+    return new ParkOp(this, data, timeoutMs, false);
   }
 
   /** Like wait(), but a timeout of its own returns `timedOut: true` instead of throwing. */
-  waitOrTimeout(data: D, timeoutMs: number): Green<{ timedOut: boolean; value: unknown }> {
-    return this.#park(data, timeoutMs, 'return');
-  }
-
-  *#park(data: D, timeoutMs: number, onOwnTimeout: 'throw' | 'return'): Green<{ timedOut: boolean; value: unknown }> {
-    const hub = getHub();
-    const gt = hub.requireCurrent(this.label);
-    this.#entries.push({ gt, data });
-    gt.waitKind = Wait.Custom;
-    gt.waitObj = this;
-    const timer = timeoutMs >= 0 ? hub.addTimer(TimerKind.Timeout, timeoutMs, gt, { ref: true, message: `${this.label} timed out after ${timeoutMs} ms` }) : undefined;
-    try {
-      return { timedOut: false, value: yield* SUSPEND_OP };
-    } catch (e) {
-      if (onOwnTimeout === 'return' && timer && isTimeoutOf(e, timer)) return { timedOut: true, value: undefined };
-      throw e;
-    } finally {
-      if (timer) hub.cancelTimer(timer);
-    }
+  waitOrTimeout(data: D, timeoutMs: number): Operation<WaitOutcome> {
+    return new ParkOp(this, data, timeoutMs, true) as Operation<WaitOutcome>;
   }
 
   /** Removes the first waiter and wakes it with `value`, as a handoff (given back if it dies first). */
   wakeFirst(value: unknown): AnyGreenThread | undefined {
-    const e = this.#shift();
-    if (e === undefined) return undefined;
-    const hub = getHub();
-    hub.resumeWith(e.gt, value);
-    if (this.onGiveBack) e.gt.handoff = this;
-    return e.gt;
+    const node = this.queue.shift();
+    if (node === undefined) return undefined;
+    const gt = node.gt!;
+    getHub().resumeWith(gt, value);
+    if (this.onGiveBack) gt.handoff = this;
+    return gt;
   }
 
   /** Removes the first waiter and returns it with its data, without waking it. */
-  takeFirst(): Entry<D> | undefined {
-    return this.#shift();
+  takeFirst(): { gt: AnyGreenThread; data: D } | undefined {
+    const node = this.queue.shift();
+    return node === undefined ? undefined : { gt: node.gt!, data: node.data };
   }
 
   /** Wakes every waiter with value (or throws err into each), in order. */
   wakeAll(value: unknown, err?: { error: unknown }): void {
     const hub = getHub();
-    for (let e = this.#shift(); e !== undefined; e = this.#shift()) {
-      if (err) hub.resumeThrow(e.gt, err.error);
-      else hub.resumeWith(e.gt, value);
+    for (let node = this.queue.shift(); node !== undefined; node = this.queue.shift()) {
+      if (err) hub.resumeThrow(node.gt!, err.error);
+      else hub.resumeWith(node.gt!, value);
     }
-  }
-
-  #shift(): Entry<D> | undefined {
-    if (this.#head >= this.#entries.length) return undefined;
-    const e = this.#entries[this.#head];
-    this.#entries[this.#head++] = undefined as never;
-    if (this.#head > 64 && this.#head * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#head);
-      this.#head = 0;
-    }
-    return e;
   }
 
   cancelWait(gt: AnyGreenThread): void {
-    for (let i = this.#head; i < this.#entries.length; i++) {
-      if (this.#entries[i].gt === gt) {
-        this.#entries.splice(i, 1);
-        return;
-      }
-    }
+    if (gt.waitNode !== undefined) this.queue.remove(gt.waitNode as ParkOp<D>);
   }
 
   describeWait(gt: AnyGreenThread): string {
-    let pos = 0;
-    for (let i = this.#head; i < this.#entries.length; i++, pos++) if (this.#entries[i].gt === gt) break;
-    return `${this.label} (${pos + 1} of ${this.length} waiting)`;
+    const pos = gt.waitNode === undefined ? 0 : this.queue.positionOf(gt.waitNode as ParkOp<D>);
+    return `${this.label} (${pos} of ${this.length} waiting)`;
   }
 
   giveBack(_gt: AnyGreenThread, value: unknown): void {

@@ -3,7 +3,7 @@
  * the bridge between stream events and greenthreads.
  */
 import { WaitList } from './wait-list';
-import type { Green } from '../types';
+import type { Operation } from '../types';
 
 export class Wakeup {
   readonly #waiters: WaitList;
@@ -11,7 +11,7 @@ export class Wakeup {
     this.#waiters = new WaitList(label);
   }
   /** Parks the running greenthread until the next notify(). */
-  wait(): Green<unknown> {
+  wait(): Operation<unknown> {
     return this.#waiters.wait(undefined, -1);
   }
   /** Wakes every greenthread waiting (safe from any Node callback). */
