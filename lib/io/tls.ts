@@ -8,7 +8,8 @@ import type { AnyGreenThread } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import { Wakeup } from '../sync/wakeup';
 import type { Green, GreenStream, Operation, ReadUntilOptions } from '../types';
-import { describeValue, validateBytes, validateOneOf } from '../validate';
+import { describeValue, validateBytes, validateMs, validateOneOf } from '../validate';
+import { withTimeoutOp } from '../sync/timeout';
 import { waitFor } from '../wait-for';
 import { BufferedReader } from './buffered-reader';
 import type { GreenSocket } from './socket';
@@ -24,7 +25,24 @@ import { Role } from './role';
  * const opts: WrapTlsOptions = { isServer: true, key: fs.readFileSync('key.pem'), cert: fs.readFileSync('cert.pem') };
  * ```
  */
-export type WrapTlsOptions = tls.ConnectionOptions & tls.SecureContextOptions & { isServer?: boolean; requestCert?: boolean };
+export type WrapTlsOptions = tls.ConnectionOptions &
+  tls.SecureContextOptions & {
+    isServer?: boolean;
+    requestCert?: boolean;
+    /**
+     * The handshake must finish within this (default 30,000 ms), or wrapTls throws a
+     * TimeoutError and closes the connection: a peer that stops halfway holds nothing for ever.
+     */
+    handshakeTimeoutMs?: number;
+    /**
+     * close() sends close_notify after what is already written; a peer that does not read it
+     * within this (default 5,000 ms) has the connection cut.
+     */
+    closeTimeoutMs?: number;
+  };
+
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+const CLOSE_TIMEOUT_MS = 5_000;
 
 
 /**
@@ -32,7 +50,8 @@ export type WrapTlsOptions = tls.ConnectionOptions & tls.SecureContextOptions & 
  * GreenTlsSocket. The socket belongs to the TLS connection from now on.
  *
  * @throws an Error "TLS handshake failed: …" (with `code`, e.g. `DEPTH_ZERO_SELF_SIGNED_CERT`,
- *   and the original error as `cause`) in the calling greenthread.
+ *   and the original error as `cause`) in the calling greenthread; a TimeoutError past
+ *   `handshakeTimeoutMs` (default 30 s). Either way the connection is closed.
  * @example
  * ```ts
  * const raw = yield* connect({ host: 'localhost', port: 8443 });
@@ -43,13 +62,15 @@ export type WrapTlsOptions = tls.ConnectionOptions & tls.SecureContextOptions & 
  */
 export function wrapTls(sock: GreenSocket, options: WrapTlsOptions = {}): Operation<GreenTlsSocket> {
   if (options === null || typeof options !== 'object') throw new TypeError(`wrapTls options must be an object, got ${describeValue(options)}`);
+  const handshakeMs = options.handshakeTimeoutMs === undefined ? HANDSHAKE_TIMEOUT_MS : validateMs(options.handshakeTimeoutMs, 'handshakeTimeoutMs');
+  const closeMs = options.closeTimeoutMs === undefined ? CLOSE_TIMEOUT_MS : validateMs(options.closeTimeoutMs, 'closeTimeoutMs');
   getHub().requireCurrent('wrapTls()');
-  return wrapOp(sock, options);
+  return wrapOp(sock, options, handshakeMs, closeMs);
 }
 
-function* wrapOp(sock: GreenSocket, options: WrapTlsOptions): Green<GreenTlsSocket> {
+function* wrapOp(sock: GreenSocket, options: WrapTlsOptions, handshakeMs: number, closeMs: number): Green<GreenTlsSocket> {
   const duplex = sock.toDuplex();
-  const { isServer, ...rest } = options;
+  const { isServer, handshakeTimeoutMs: _h, closeTimeoutMs: _c, ...rest } = options;
   let t: tls.TLSSocket;
   let event: string;
   if (isServer) {
@@ -70,13 +91,13 @@ function* wrapOp(sock: GreenSocket, options: WrapTlsOptions): Green<GreenTlsSock
     t.once('close', closed);
   });
   try {
-    yield* waitFor(ready);
+    yield* withTimeoutOp(handshakeMs, waitFor(ready), `TLS handshake timed out after ${handshakeMs} ms`);
   } catch (e) {
     t.destroy();
     if (e instanceof TimeoutError || isGreenletExit(e)) throw e; // a deadline or a kill, not a TLS failure
     throw handshakeError(e);
   }
-  return new GreenTlsSocket(t);
+  return new GreenTlsSocket(t, closeMs);
 }
 
 /**
@@ -105,9 +126,12 @@ export class GreenTlsSocket implements GreenStream {
   readonly #readable = new Wakeup('TLS read');
   readonly #drained = new Wakeup('TLS write (waiting for drain)');
 
+  readonly #closeMs: number;
+
   /** @internal use wrapTls() */
-  constructor(t: tls.TLSSocket) {
+  constructor(t: tls.TLSSocket, closeMs: number) {
     this.tlsSocket = t;
+    this.#closeMs = closeMs;
     t.on('readable', () => this.#readable.notify());
     t.on('end', () => {
       this.#ended = true;
@@ -240,14 +264,21 @@ export class GreenTlsSocket implements GreenStream {
 
   /**
    * Closes the TLS connection (close_notify, after what is already written) and then the socket
-   * under it. Idempotent.
+   * under it. Idempotent. A peer that does not take those bytes within `closeTimeoutMs` (default
+   * 5 s) has the connection cut: a peer that stopped reading holds nothing for ever.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#pending = undefined;
     this.#in.release();
-    this.tlsSocket.destroySoon();
+    const t = this.tlsSocket;
+    t.destroySoon();
+    if (!t.destroyed) {
+      const cut = setTimeout(() => t.destroy(), this.#closeMs);
+      cut.unref();
+      t.once('close', () => clearTimeout(cut));
+    }
     this.#readable.notify();
     this.#drained.notify();
   }

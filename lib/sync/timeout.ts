@@ -29,10 +29,11 @@ export function withTimeout<T>(ms: number, op: Operation<T>): Operation<T> {
   return withTimeoutOp(ms, op);
 }
 
-function* withTimeoutOp<T>(ms: number, op: Operation<T>): Green<T> {
+/** @internal withTimeout after its checks; `message` names what timed out. */
+export function* withTimeoutOp<T>(ms: number, op: Operation<T>, message = `operation timed out after ${ms} ms`): Green<T> {
   const hub = getHub();
   const gt = hub.requireCurrent('withTimeout()');
-  const timer = hub.addTimer(TimerKind.Timeout, ms, gt, { ref: true, message: `operation timed out after ${ms} ms` });
+  const timer = hub.addTimer(TimerKind.Timeout, ms, gt, { ref: true, message });
   try {
     return yield* op;
   } finally {
