@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
+import { FixedQueue, Piscina } from 'piscina';
 import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
 import { describeValue, validateInt, validateOptions } from '../validate';
@@ -42,16 +42,85 @@ export interface TpoolOptions {
 const RUNNER = path.join(__dirname, 'tpool-worker.js');
 /** Idle workers exit after this, so the pool never holds an idle process. */
 const IDLE_TIMEOUT_MS = 2000;
+/**
+ * A pool set aside (resized, or broken) closes once its running tasks are done, however long
+ * they take: piscina's default (30 s) would end them by force. The largest timer Node accepts.
+ */
+const CLOSE_TIMEOUT_MS = 0x7fffffff;
+
+/** A task of a pool, until it settles. state: 0 queued, 1 running, 2 cancelled (tpool-worker.js). */
+interface Pending {
+  state: Int32Array;
+  fail(err: Error): void;
+}
+
+/** What tpool keeps of each pool: piscina's queue (tasks waiting for a thread), its tasks. */
+interface PoolState {
+  queue: FixedQueue;
+  tasks: Set<Pending>;
+}
 
 let size = Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
 let pool: Piscina | undefined;
+const stateOf = new WeakMap<Piscina, PoolState>();
 let busy = 0;
 /** Holds the process open while a task runs (piscina's workers do not, by themselves). */
 let keepAlive: NodeJS.Timeout | undefined;
 
 function getPool(): Piscina {
-  pool ??= new Piscina({ filename: RUNNER, minThreads: 0, maxThreads: size, idleTimeout: IDLE_TIMEOUT_MS });
+  if (pool === undefined) {
+    const queue = new FixedQueue(); // piscina's default queue, held to empty it if the pool breaks
+    const p = new Piscina({ filename: RUNNER, minThreads: 0, maxThreads: size, idleTimeout: IDLE_TIMEOUT_MS, closeTimeout: CLOSE_TIMEOUT_MS, taskQueue: queue });
+    stateOf.set(p, { queue, tasks: new Set() });
+    // piscina emits 'error' when a worker fails with no task of its own: above all one that
+    // cannot start (ERR_WORKER_INIT_FAILED: EMFILE, EAGAIN, ENOMEM...). Unheard, that 'error'
+    // killed the process; and the tasks queued for that worker would wait for ever (piscina
+    // starts no other one for them).
+    p.on('error', (err: unknown) => poolFailed(p, err));
+    pool = p;
+  }
   return pool;
+}
+
+/**
+ * Pool `p` broke (`err`): the next execute gets a fresh pool; `p` closes once its running tasks
+ * are done (they keep their results); its tasks that have not started fail with the cause.
+ */
+function poolFailed(p: Piscina, err: unknown): void {
+  const { queue, tasks } = stateOf.get(p)!;
+  if (tasks.size > 0) {
+    const error = poolError(err);
+    for (const t of tasks) {
+      // Claims a task not started (a worker of `p` that picks it up later skips it); a
+      // cancelled one has nobody waiting but holds the process open until it settles.
+      if (Atomics.compareExchange(t.state, 0, 0, 2) !== 1) t.fail(error);
+    }
+  }
+  // The tasks still queued are settled above: piscina must not reject them again when it closes
+  // (the promise of a task whose run() threw is nobody's: its rejection would be unhandled).
+  while (queue.size > 0) queue.shift();
+  if (pool === p) {
+    pool = undefined;
+    p.close().catch(() => {}); // a closing pool starts no thread; its running tasks finish
+  }
+}
+
+/** The error a task gets when its pool broke: a clear message, the errno code, the cause. */
+function poolError(err: unknown): Error {
+  const e = err as { code?: unknown; message?: unknown } | null | undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  let code = typeof e?.code === 'string' ? e.code : undefined;
+  let text: string;
+  if (code === 'ERR_WORKER_INIT_FAILED') {
+    // "Worker initialization failure: EMFILE" (the thread's event loop), or "EAGAIN" (the thread).
+    code = /(?:^|[\s:])(E[A-Z0-9]+)$/.exec(message)?.[1] ?? code;
+    text = `tpool: a worker thread could not start (${code}): ${message}`;
+  } else {
+    text = `tpool: a worker thread failed before the task could run: ${message}`;
+  }
+  const out = new Error(text, { cause: err }) as Error & { code?: string };
+  if (code !== undefined) out.code = code;
+  return out;
 }
 
 function taskUrl(filename: unknown): string {
@@ -76,13 +145,33 @@ function hold(delta: number): void {
 
 function* executeOp<R>(url: string, name: string | undefined, args: unknown[]): Green<R> {
   const state = new Int32Array(new SharedArrayBuffer(4));
-  const promise = getPool().run({ filename: url, name, args, state }) as Promise<R>;
+  let resolve!: (r: R) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<R>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const p = getPool();
+  const { tasks } = stateOf.get(p)!;
+  const pending: Pending = { state, fail: reject };
+  tasks.add(pending);
   hold(1);
-  const settled = promise.then(
-    () => hold(-1),
-    () => hold(-1),
+  void promise.then(
+    () => settled(),
+    () => settled(),
   );
-  void settled;
+  function settled(): void {
+    tasks.delete(pending);
+    hold(-1);
+  }
+  try {
+    (p.run({ filename: url, name, args, state }) as Promise<R>).then(resolve, reject);
+  } catch (err) {
+    // piscina starts a thread inside run(): new Worker throws when the thread cannot be created
+    // (ERR_WORKER_INIT_FAILED: EAGAIN, at a thread limit). The task stays in piscina's queue,
+    // which no worker would ever serve (run() starts no thread while the queue is not empty).
+    poolFailed(p, err);
+  }
   let done = false;
   try {
     const r = yield* waitFor(promise);
@@ -115,6 +204,9 @@ export const tpool = {
    * greenthread waits for the result (or the error, rethrown), the hub keeps running. Killing
    * the greenthread drops the task if it has not started; a running one finishes and its result
    * is discarded. Arguments and results are structured-cloned. The pool starts on first use.
+   * When a worker thread cannot start (out of fds, threads or memory), the tasks waiting for
+   * one throw an Error with the errno as `code` (EMFILE, EAGAIN...) and Node's error as `cause`;
+   * the process and its hub carry on, and the next execute starts a fresh pool.
    */
   execute<R = unknown>(task: TpoolTask, ...args: unknown[]): Operation<R> {
     if (task === undefined) throw new TypeError('task must be { filename, name? }, got undefined');
@@ -133,7 +225,7 @@ export const tpool = {
       size = validateInt(options.size, 'size', 1, 1024);
       const old = pool;
       pool = undefined;
-      void old?.close();
+      old?.close().catch(() => {});
     }
   },
 
