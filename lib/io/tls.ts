@@ -2,6 +2,7 @@
  * wrapTls: TLS on a green socket (eventlet's wrap_ssl), built on Node's own `tls` module —
  * greenhub has no TLS code of its own. The result reads like a GreenSocket.
  */
+import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { TimeoutError, closedError, handshakeError, isGreenletExit } from '../errors';
 import type { AnyGreenThread } from '../hub/greenthread';
@@ -97,7 +98,7 @@ function* wrapOp(sock: GreenSocket, options: WrapTlsOptions, handshakeMs: number
     if (e instanceof TimeoutError || isGreenletExit(e)) throw e; // a deadline or a kill, not a TLS failure
     throw handshakeError(e);
   }
-  return new GreenTlsSocket(t, closeMs);
+  return new GreenTlsSocket(t, closeMs, duplex);
 }
 
 /**
@@ -129,9 +130,16 @@ export class GreenTlsSocket implements GreenStream {
   readonly #closeMs: number;
 
   /** @internal use wrapTls() */
-  constructor(t: tls.TLSSocket, closeMs: number) {
+  constructor(t: tls.TLSSocket, closeMs: number, under?: Duplex) {
     this.tlsSocket = t;
     this.#closeMs = closeMs;
+    // Node's TLS layer ends quietly when the stream under it fails: a reset would read as a
+    // clean end of stream. The raw socket's error is the reader's error.
+    under?.on('error', (e: Error) => {
+      this.#error ??= e;
+      this.#readable.notify();
+      this.#drained.notify();
+    });
     t.on('readable', () => this.#readable.notify());
     t.on('end', () => {
       this.#ended = true;
@@ -153,6 +161,23 @@ export class GreenTlsSocket implements GreenStream {
   /** Whether close() was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  #timeoutMs = 0;
+
+  /**
+   * Every blocking call on this socket throws TimeoutError (`ETIMEDOUT`) once it has waited `ms`
+   * for its peer; 0 (the default) waits for ever. (A timeout of the raw socket under TLS would
+   * look like the end of the stream to TLS: set it here.)
+   *
+   * @example
+   * ```ts
+   * tlsSock.setTimeout(30_000);
+   * ```
+   */
+  setTimeout(ms: number): this {
+    this.#timeoutMs = validateMs(ms, 'ms');
+    return this;
   }
 
   /** Whether the peer's certificate was verified. */
@@ -195,7 +220,7 @@ export class GreenTlsSocket implements GreenStream {
         }
         if (this.#error) throw this.#error;
         if (this.#ended) return 0;
-        yield* this.#readable.wait();
+        yield* this.#readable.wait(this.#timeoutMs > 0 ? this.#timeoutMs : -1, this);
       }
     } finally {
       this.leaveRead(prev);
@@ -250,7 +275,7 @@ export class GreenTlsSocket implements GreenStream {
       } : undefined);
     });
     if (list.length === 0) return;
-    while (!flushed && !this.#error && !this.#closed) yield* this.#drained.wait();
+    while (!flushed && !this.#error && !this.#closed) yield* this.#drained.wait(this.#timeoutMs > 0 ? this.#timeoutMs : -1, this);
     if (writeError) throw writeError;
     if (this.#error) throw this.#error;
     if (!flushed) throw closedError('TLS socket', 'ERR_SOCKET_CLOSED');

@@ -33,6 +33,8 @@ class ParkOp<D> extends WaitNode implements Operation<unknown>, Iterator<unknown
     readonly timeoutMs: number,
     /** Its own timeout returns { timedOut: true } instead of throwing (waitOrTimeout). */
     readonly quiet: boolean,
+    /** What a TimeoutError of this wait says timed out (timeoutOwner). */
+    readonly owner?: object,
   ) {
     super();
   }
@@ -56,7 +58,7 @@ class ParkOp<D> extends WaitNode implements Operation<unknown>, Iterator<unknown
     gt.waitObj = this.list;
     gt.waitNode = this;
     if (this.timeoutMs >= 0) {
-      this.#timer = hub.addTimer(TimerKind.Timeout, this.timeoutMs, gt, { ref: true, message: `${this.list.label} timed out after ${this.timeoutMs} ms` });
+      this.#timer = hub.addTimer(TimerKind.Timeout, this.timeoutMs, gt, { ref: true, message: `${this.list.label} timed out after ${this.timeoutMs} ms`, owner: this.owner });
     }
     return SUSPEND_RESULT;
   }
@@ -103,8 +105,8 @@ export class WaitList<D = undefined> implements Waitable, Handoff {
    * Parks the current greenthread at the back until woken; returns what it was handed. Past
    * `timeoutMs` (>= 0) it throws the TimeoutError.
    */
-  wait(data: D, timeoutMs: number): Operation<unknown> {
-    return new ParkOp(this, data, timeoutMs, false);
+  wait(data: D, timeoutMs: number, owner?: object): Operation<unknown> {
+    return new ParkOp(this, data, timeoutMs, false, owner);
   }
 
   /** Like wait(), but a timeout of its own returns `timedOut: true` instead of throwing. */

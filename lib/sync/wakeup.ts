@@ -10,9 +10,9 @@ export class Wakeup {
   constructor(label: string) {
     this.#waiters = new WaitList(label);
   }
-  /** Parks the running greenthread until the next notify(). */
-  wait(): Operation<unknown> {
-    return this.#waiters.wait(undefined, -1);
+  /** Parks the running greenthread until the next notify(), or past timeoutMs (>= 0) a TimeoutError. */
+  wait(timeoutMs = -1, owner?: object): Operation<unknown> {
+    return this.#waiters.wait(undefined, timeoutMs, owner);
   }
   /** Wakes every greenthread waiting (safe from any Node callback). */
   notify(): void {
