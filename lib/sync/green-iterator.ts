@@ -21,7 +21,11 @@ import type { Operation } from '../types';
  * ```
  */
 export interface GreenIterator<T> extends AsyncIterable<T> {
-  /** The next result (throws the error of the job that failed, at its place). */
+  /**
+   * The next result. A job that failed throws its error at its place (in input order for imap
+   * and GreenPile, finishing order for imapUnordered); the next call goes on with the results
+   * after it.
+   */
   next(): Operation<IteratorResult<T, undefined>>;
   /** Results finished and not yet taken. */
   readonly buffered: number;

@@ -18,7 +18,22 @@ function onEnd(gt: AnyGreenThread, cb: () => void): void {
 }
 
 /**
- * A pool of at most `size` running greenthreads. `spawn` waits while the pool is full.
+ * An inline job's caller waited for it, which counts as observing its error; but no user code
+ * has seen the error yet. As the hub does for any greenthread, report it unless someone waits
+ * for or links the job by the next turn (spawnN's caller never gets the job: always reported).
+ */
+function reportUnlessObserved(job: AnyGreenThread): void {
+  if (job.error === NO_ERROR || isGreenletExit(job.error)) return;
+  job.observed = false;
+  spawn({ name: `${job.name} (unobserved error check)` }, function* () {
+    if (!job.observed) getHub().reportError(job.error, job);
+  });
+}
+
+/**
+ * A pool of at most `size` running greenthreads. `spawn` waits while the pool is full; called
+ * from one of the pool's own greenthreads, it runs the job on the caller's slot instead (the
+ * caller would otherwise wait for a slot it holds itself).
  *
  * @example
  * ```ts
@@ -82,6 +97,34 @@ export class GreenPool {
     }
   }
 
+  /**
+   * Whether the current greenthread must not wait for a slot: it holds one of the pool's and
+   * none is free, so it might wait for itself (a job spawning into its own full pool).
+   */
+  #mustRunInline(): boolean {
+    return this.free() === 0 && this.#running.has(getHub().current!);
+  }
+
+  /**
+   * Runs a job on the caller's slot (eventlet runs it inline in the caller): the caller waits
+   * for it, so the pool still runs at most `size` greenthreads at a time. The job is a
+   * greenthread of its own, counted in the pool (its spawns run inline too, waitAll waits for
+   * it), so that its error stays its own: run in the caller's stack, it could not be told from
+   * a kill or timeout aimed at the caller. Killing the caller kills the job with it.
+   */
+  *#runOnCallersSlot<A extends unknown[], T>(fn: Body<A, T>, args: A): Green<GreenThread<T>> {
+    const job = this.#start(fn, args);
+    try {
+      yield* job.wait();
+    } catch (e) {
+      if (!job.dead || e !== job.error) throw e; // aimed at the caller: not the job's outcome
+    } finally {
+      if (!job.dead) job.kill(); // the caller was killed or timed out: the job goes with it
+    }
+    reportUnlessObserved(job);
+    return job;
+  }
+
   *#slot(): Green<void> {
     if (this.free() > 0 && this.#slotWaiters.length === 0) return;
     yield* this.#slotWaiters.wait(undefined, -1);
@@ -102,10 +145,18 @@ export class GreenPool {
   /**
    * Starts fn(...args) in the pool, waiting while it is full; returns its GreenThread.
    *
+   * Called from one of the pool's own greenthreads while the pool is full, it does not wait (it
+   * would wait for a slot it holds itself, for ever): it runs the job on the caller's slot, the
+   * caller waiting, and returns the job's GreenThread already finished. Its error does not
+   * propagate to the caller: `wait()` on the GreenThread throws it, and it is reported to the
+   * hub's error handler if nobody waits for or links the GreenThread by the next turn.
+   *
    * @example
    * ```ts
    * const gt = yield* pool.spawn(fetch, url);
    * const page = yield* gt.wait();
+   * // inside a job of a full pool: runs at once, on this job's slot
+   * const sub = yield* pool.spawn(fetch, other); // sub.dead === true
    * ```
    */
   spawn<A extends unknown[], T>(fn: Body<A, T>, ...args: A): Operation<GreenThread<T>> {
@@ -115,13 +166,16 @@ export class GreenPool {
   }
 
   *#spawnOp<A extends unknown[], T>(fn: Body<A, T>, args: A): Green<GreenThread<T>> {
+    if (this.#mustRunInline()) return yield* this.#runOnCallersSlot(fn, args);
     yield* this.#slot();
     return this.#start(fn, args);
   }
 
   /**
    * Like spawn, for fire-and-forget jobs: returns nothing (an uncaught error goes to the hub's
-   * error handler).
+   * error handler). From one of the pool's own greenthreads while the pool is full, it runs the
+   * job on the caller's slot and returns once the job has ended (see spawn); the job's error
+   * goes to the hub's error handler, not to the caller.
    *
    * @example
    * ```ts
@@ -135,12 +189,17 @@ export class GreenPool {
   }
 
   *#spawnNOp<A extends unknown[]>(fn: Body<A, unknown>, args: A): Green<void> {
+    if (this.#mustRunInline()) {
+      yield* this.#runOnCallersSlot(fn, args);
+      return;
+    }
     yield* this.#slot();
     this.#start(fn, args);
   }
 
   /**
-   * Waits until no greenthread runs in the pool.
+   * Waits until no greenthread runs in the pool. Called from one of the pool's own greenthreads
+   * it throws at once: it would wait for itself for ever.
    *
    * @example
    * ```ts
@@ -148,7 +207,13 @@ export class GreenPool {
    * ```
    */
   waitAll(): Operation<void> {
-    getHub().requireCurrent('GreenPool.waitAll()');
+    const cur = getHub().requireCurrent('GreenPool.waitAll()');
+    if (this.#running.has(cur)) {
+      throw new Error(
+        `GreenPool.waitAll() called from one of the pool's own greenthreads (${cur.name}) would wait for itself for ever: ` +
+          'wait for the jobs it spawned instead (yield* gt.wait(), or a GreenPile), or call waitAll() from outside the pool',
+      );
+    }
     return this.#waitAllOp();
   }
 
@@ -160,18 +225,40 @@ export class GreenPool {
 
   /**
    * Runs fn(item) for each item in the pool and yields the results in input order. The input
-   * is read lazily, and at most `size` results are in flight or buffered at once.
+   * is read lazily, and at most `size` results are in flight or buffered at once. A failed job
+   * does not end the iteration: the `next()` at its place throws its error, and the next
+   * `next()` goes on with the result after it. From async code, `for await` stops at that
+   * error and never calls `return()`: the iterator closes itself there (its jobs are killed).
    *
    * @example
    * ```ts
    * const sizes = pool.imap(function* (url: string) { return (yield* fetch(url)).length; }, urls);
+   * for (;;) {
+   *   let r;
+   *   try { r = yield* sizes.next(); } catch (e) { console.log('one failed', e); continue; }
+   *   if (r.done) break;
+   *   console.log(r.value);
+   * }
    * ```
    */
   imap<I, R>(fn: Body<[I], R>, input: Iterable<I>): GreenIterator<R> {
     return new MapIterator(this, fn, input, 'input order');
   }
 
-  /** Like imap, but yields results as they finish. */
+  /**
+   * Like imap, but yields results as they finish; a failed job's error is thrown at the place
+   * it finished, and iteration goes on after it.
+   *
+   * @example
+   * ```ts
+   * const it = pool.imapUnordered(ping, hosts);
+   * for (;;) {
+   *   const r = yield* it.next(); // the fastest first
+   *   if (r.done) break;
+   *   console.log(r.value);
+   * }
+   * ```
+   */
   imapUnordered<I, R>(fn: Body<[I], R>, input: Iterable<I>): GreenIterator<R> {
     return new MapIterator(this, fn, input, 'finishing order');
   }
@@ -279,10 +366,9 @@ class MapIterator<I, R> implements GreenIterator<R> {
       if (outcome !== undefined) {
         this.#consumed++;
         this.#feederWaiters.wakeAll(undefined);
-        if (!outcome.ok) {
-          this.close();
-          throw outcome.error;
-        }
+        // A failed job is one result among the others (as in GreenPile): thrown at its place,
+        // and the next call goes on.
+        if (!outcome.ok) throw outcome.error;
         return { done: false, value: outcome.value };
       }
       if (this.#inputDone && this.#consumed === this.#started) {
@@ -308,7 +394,13 @@ class MapIterator<I, R> implements GreenIterator<R> {
 
   [Symbol.asyncIterator](): AsyncIterator<R> {
     return {
-      next: () => Promise.resolve(spawn({ name: 'GreenIterator (async)' }, () => this.next())) as Promise<IteratorResult<R>>,
+      next: () =>
+        (Promise.resolve(spawn({ name: 'GreenIterator (async)' }, () => this.next())) as Promise<IteratorResult<R>>).catch((e: unknown) => {
+          // for await stops at a rejection and never calls return(): close, or the feeder and
+          // the jobs would be left behind.
+          this.close();
+          throw e;
+        }),
       return: (value?: unknown) => {
         this.close();
         return Promise.resolve({ done: true, value } as IteratorResult<R>);

@@ -5,7 +5,11 @@
  * item is handed straight to the first waiting getter; if that getter is killed before it
  * resumes, the item goes back (to the next getter, or into the queue where it was): a killed
  * waiter loses nothing.
+ *
+ * A rendezvous queue (maxsize 0) stores nothing: an item stays with its putter until a getter
+ * has resumed with it (see Delivery), and only then does the put return.
  */
+import type { AnyGreenThread } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
 import { timeoutOf, validateFunction, validateInt, validateOptions } from '../validate';
@@ -111,6 +115,30 @@ class Heap<T> implements Store<T> {
   }
 }
 
+/**
+ * A rendezvous put's item on its way to a getter. It counts as delivered only once a getter
+ * resumes with it (a greenthread woken with a value can still be killed before it runs): until
+ * then the putter stays parked, and takes the item back if it is killed or times out.
+ */
+class Delivery<T> {
+  /**
+   * handed: a woken getter holds it and has not resumed. returned: that getter died with no
+   * other getter waiting; it waits for the next get, its putter still parked. taken and
+   * withdrawn are final: a getter has it, or its putter took it back.
+   */
+  state: 'handed' | 'returned' | 'taken' | 'withdrawn' = 'handed';
+  constructor(
+    readonly item: T,
+    /** Parked until the item is taken; undefined for tryPut, which cannot wait. */
+    readonly putter: AnyGreenThread | undefined,
+  ) {}
+}
+
+/** Milliseconds left until deadline (-1: none), for a wait that starts again part way. */
+function remainingMs(deadline: number): number {
+  return deadline < 0 ? -1 : Math.max(0, Math.ceil(deadline - performance.now()));
+}
+
 function validateMaxsize(maxsize: unknown): number {
   if (maxsize === undefined || maxsize === Infinity) return Infinity;
   return validateInt(maxsize, 'maxsize', 0, Number.MAX_SAFE_INTEGER);
@@ -119,7 +147,7 @@ function validateMaxsize(maxsize: unknown): number {
 
 /**
  * The shared machinery of the three queues. `maxsize` undefined: unbounded; 0: a rendezvous
- * channel (put returns once a getter took the item).
+ * channel (put returns once a getter has the item).
  */
 abstract class BaseQueue<T> {
   readonly maxsize: number;
@@ -127,14 +155,23 @@ abstract class BaseQueue<T> {
   readonly #getters: WaitList;
   readonly #putters: WaitList<{ item: T }>;
   readonly #joiners = new WaitList('join()');
+  // Rendezvous only (maxsize 0):
+  /** Putters whose item was handed to a getter that has not resumed yet (or came back). */
+  readonly #handing: WaitList;
+  /** Getters whose handed item its putter withdrew before they resumed: first in line. */
+  readonly #bounced: WaitList;
+  /** Items whose getter died before resuming, no other getter waiting: next gets take them first. */
+  readonly #returned: Delivery<T>[] = [];
   #unfinished = 0;
 
   protected constructor(maxsize: number, store: Store<T>) {
     this.maxsize = maxsize;
     this.#store = store;
     const name = this.constructor.name;
-    this.#getters = new WaitList(`${name}.get()`, (item) => this.#redeliver(item as T));
+    this.#getters = new WaitList(`${name}.get()`, (v) => this.#redeliver(v));
+    this.#bounced = new WaitList(`${name}.get()`, (v) => this.#redeliver(v));
     this.#putters = new WaitList(`${name}.put()`);
+    this.#handing = new WaitList(`${name}.put() (item handed to a getter)`);
   }
 
   /** Items stored now. */
@@ -153,16 +190,57 @@ abstract class BaseQueue<T> {
 
   /** Greenthreads waiting in get() (positive) — a quick way to see if a put would be taken at once. */
   get getters(): number {
-    return this.#getters.length;
+    return this.#getters.length + this.#bounced.length;
   }
 
-  /** An item handed to a getter that died before taking it. */
-  #redeliver(item: T): void {
-    if (this.#getters.wakeFirst(item) === undefined) this.#store.giveBack(item);
+  /** What a getter was handed, back from a getter that died before taking it. */
+  #redeliver(value: unknown): void {
+    if (value instanceof Delivery) {
+      this.#redeliverRendezvous(value as Delivery<T>);
+      return;
+    }
+    if (this.#getters.wakeFirst(value) === undefined) this.#store.giveBack(value as T);
+  }
+
+  /**
+   * Rendezvous: to the next getter, or it waits at the front for the next get while its putter
+   * stays parked. Never into the store: a zero-size queue holds nothing.
+   */
+  #redeliverRendezvous(d: Delivery<T>): void {
+    if (d.state !== 'handed') return; // its putter withdrew it already
+    if (this.#handOut(d)) return;
+    d.state = 'returned';
+    this.#returned.push(d);
+  }
+
+  /** Rendezvous: hands d to the first waiting getter (bounced ones were first); false if none waits. */
+  #handOut(d: Delivery<T>): boolean {
+    d.state = 'handed';
+    return (this.#bounced.wakeFirst(d) ?? this.#getters.wakeFirst(d)) !== undefined;
+  }
+
+  /** Rendezvous: the running getter has d's item; its putter's put returns. */
+  #take(d: Delivery<T>): T {
+    d.state = 'taken';
+    this.#unfinished++;
+    const p = d.putter;
+    if (p !== undefined) {
+      this.#handing.cancelWait(p);
+      getHub().resumeWith(p, undefined);
+    }
+    return d.item;
+  }
+
+  /** Rendezvous: the putter's wait ended without delivery (a kill, a timeout): the item is its again. */
+  #withdraw(d: Delivery<T>): void {
+    if (d.state === 'returned') this.#returned.splice(this.#returned.indexOf(d), 1);
+    // A 'handed' getter finds it withdrawn when it resumes, and waits again at the front.
+    if (d.state !== 'taken') d.state = 'withdrawn';
   }
 
   /** Non-blocking put; true when the item was taken or stored. */
   #offer(item: T): boolean {
+    if (this.maxsize === 0) return this.getters > 0 && this.#handOut(new Delivery(item, undefined));
     if (this.#store.size === 0 && this.#getters.wakeFirst(item) !== undefined) {
       this.#unfinished++;
       return true;
@@ -187,7 +265,10 @@ abstract class BaseQueue<T> {
       }
       return item;
     }
-    // A rendezvous: take the item straight from the first putter.
+    // A rendezvous: items that came back from dead getters were first…
+    const d = this.#returned.shift();
+    if (d !== undefined) return this.#take(d);
+    // …then take the item straight from the first putter (we run: we have it).
     const p = this.#putters.takeFirst();
     if (p !== undefined) {
       getHub().resumeWith(p.gt, undefined);
@@ -198,8 +279,11 @@ abstract class BaseQueue<T> {
   }
 
   /**
-   * Puts an item, waiting while the queue is full (for a rendezvous queue: until a getter takes
-   * it). Throws TimeoutError past timeoutMs (the item is then not in the queue).
+   * Puts an item, waiting while the queue is full. Throws TimeoutError past timeoutMs (the item
+   * is then not in the queue). On a rendezvous queue (maxsize 0) put returns only once a getter
+   * has resumed with the item; if that getter is killed first, the item goes to the next getter
+   * or stays with the waiting putter, and a kill or timeout of the putter takes it back: put
+   * returned means delivered, put threw means not.
    *
    * @example
    * ```ts
@@ -209,7 +293,7 @@ abstract class BaseQueue<T> {
   put(item: T, options?: { timeoutMs?: number }): Operation<void> {
     const timeoutMs = timeoutOf(options, 'queue options');
     getHub().requireCurrent('Queue.put()');
-    return this.#put(item, timeoutMs);
+    return this.maxsize === 0 ? this.#putRendezvous(item, timeoutMs) : this.#put(item, timeoutMs);
   }
 
   *#put(item: T, timeoutMs: number): Green<void> {
@@ -217,7 +301,32 @@ abstract class BaseQueue<T> {
     yield* this.#putters.wait({ item }, timeoutMs);
   }
 
-  /** Puts without waiting; returns whether it could. */
+  *#putRendezvous(item: T, timeoutMs: number): Green<void> {
+    // No getter: wait in line with the item; a getter takes it from us while it runs.
+    if (this.getters === 0) {
+      yield* this.#putters.wait({ item }, timeoutMs);
+      return;
+    }
+    const d = new Delivery(item, getHub().current);
+    this.#handOut(d);
+    try {
+      yield* this.#handing.wait(undefined, timeoutMs);
+    } catch (e) {
+      this.#withdraw(d);
+      throw e;
+    }
+  }
+
+  /**
+   * Puts without waiting; returns whether it could. On a rendezvous queue: true when a getter
+   * was waiting and was handed the item. Nobody waits for that getter to resume, so should it
+   * be killed first the item goes to the next getter, or to the next get (never lost).
+   *
+   * @example
+   * ```ts
+   * if (!q.tryPut(job)) log.warn('queue full: job dropped');
+   * ```
+   */
   tryPut(item: T): boolean {
     return this.#offer(item);
   }
@@ -233,7 +342,7 @@ abstract class BaseQueue<T> {
   get(options?: { timeoutMs?: number }): Operation<T> {
     const timeoutMs = timeoutOf(options, 'queue options');
     getHub().requireCurrent('Queue.get()');
-    return this.#get(timeoutMs);
+    return this.maxsize === 0 ? this.#getRendezvous(timeoutMs) : this.#get(timeoutMs);
   }
 
   *#get(timeoutMs: number): Green<T> {
@@ -243,12 +352,38 @@ abstract class BaseQueue<T> {
     return (yield* this.#getters.wait(undefined, timeoutMs)) as T;
   }
 
+  *#getRendezvous(timeoutMs: number): Green<T> {
+    const none = { none: true as const };
+    const r = this.getters === 0 ? this.#poll(none) : none; // no barging past waiting getters
+    if (r !== none) return r as T;
+    const deadline = timeoutMs < 0 ? -1 : performance.now() + timeoutMs;
+    let line = this.#getters;
+    let waitMs = timeoutMs;
+    for (;;) {
+      const d = (yield* line.wait(undefined, waitMs)) as Delivery<T>;
+      if (d.state === 'handed') return this.#take(d);
+      // Its putter took it back before we resumed. Something else may be there now; if not,
+      // wait again for the rest of the time, at the front: we were first in line.
+      const again = this.#poll(none);
+      if (again !== none) return again as T;
+      line = this.#bounced;
+      waitMs = remainingMs(deadline);
+    }
+  }
+
   /**
    * Takes an item without waiting, or returns undefined when there is none (check `empty`
-   * first if undefined is a value you queue).
+   * first if undefined is a value you queue). On a rendezvous queue it takes the item of a
+   * waiting putter, whose put then returns.
+   *
+   * @example
+   * ```ts
+   * const job = q.tryGet();
+   * if (job !== undefined) handle(job);
+   * ```
    */
   tryGet(): T | undefined {
-    if (this.#getters.length > 0) return undefined;
+    if (this.getters > 0) return undefined;
     const none = { none: true as const };
     const r = this.#poll(none);
     return r === none ? undefined : (r as T);
