@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NATIVE_SRC := $(wildcard native/*.cc native/*.h) binding.gyp
 TS_SRC := $(shell find lib -name '*.ts')
 
-.PHONY: all build test clean deps native ts typecheck vitest cmake-check apt-tools prebuilds dist-test bench soak
+.PHONY: all build test clean deps native ts typecheck dts-check vitest cmake-check apt-tools prebuilds dist-test bench soak
 
 # node-gyp builds against the running Node's own headers (no download): <prefix>/include/node.
 export npm_config_nodedir ?= $(shell node -p "require('path').resolve(process.execPath, '..', '..')")
@@ -34,6 +34,11 @@ build: native ts
 
 typecheck: deps
 	npm run typecheck
+
+# The shipped .d.ts, as a consumer's compiler sees it (stripInternal may leave a class that no
+# longer matches an interface it names): caught here, before the slower dist-test.
+dts-check: ts
+	npx tsc --noEmit --strict --module node16 --moduleResolution node16 --target ES2022 --types node dist/index.d.ts
 
 # Tools the tests use from Debian, installed only when missing (curl: the hello example's test).
 apt-tools:
@@ -67,7 +72,7 @@ dist-test: prebuilds ts
 	scripts/apt-ensure.sh qemu-aarch64:qemu-user
 	scripts/dist-test.sh
 
-test: build typecheck vitest cmake-check dist-test
+test: build typecheck dts-check vitest cmake-check dist-test
 
 # Side by side with Node's net and http (and eventlet and gevent, from Debian, when they
 # install): one table on stdout, bench/results/latest.json. BENCH_QUICK=1 for a short check.

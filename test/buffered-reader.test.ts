@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GreenFd, listen, sleep, spawn } from '../lib';
 import type { GreenServer, GreenSocket } from '../lib';
 import { native } from '../lib/native';
-import { run } from './helpers/green';
+import { run, thrown } from './helpers/green';
 import { connectedPair } from './helpers/net';
 import { pipe as rawPipe, writeStr } from './helpers/raw';
 
@@ -27,19 +27,11 @@ function withPair<T>(body: (client: GreenSocket, peer: GreenSocket) => Generator
   });
 }
 
-function caught(f: () => unknown): string {
-  try {
-    f();
-    return 'no error';
-  } catch (e) {
-    return `${(e as Error).name}: ${(e as Error).message}`;
-  }
-}
 
 describe('empty reads', () => {
   it('recvInto(an empty buffer) and recv(0) are both a RangeError: 0 means end of stream', async () => {
     const got = await withPair(function* (client) {
-      return [caught(() => client.recvInto(Buffer.alloc(0))), caught(() => client.recv(0))];
+      return [thrown(() => client.recvInto(Buffer.alloc(0))), thrown(() => client.recv(0))];
     });
     expect(got[0]).toMatch(/^RangeError: buf must not be empty/);
     expect(got[1]).toMatch(/^RangeError: max must be an integer from 1/);

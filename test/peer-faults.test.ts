@@ -1,27 +1,17 @@
 // Every read path against the same hostile peer (test/helpers/peer-faults.ts): data then a
 // half-close ends in the data and end of stream; data then a reset ends in ECONNRESET, never a
 // hang; a peer that stalls mid-line ends in the reader's own TimeoutError.
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../lib';
 import { run } from './helpers/green';
+import { type TlsKeys, makeTlsKeys } from './helpers/tls-keys';
 import { PATHS, openPath } from './helpers/peer-faults';
 
-let dir = '';
-let keys: { key: Buffer; cert: Buffer };
+let keys: TlsKeys & { remove(): void };
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenhub-peer-faults-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  keys = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) };
+  keys = makeTlsKeys();
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => keys.remove());
 
 for (const kind of PATHS) {
   describe(`${kind} against a hostile peer`, () => {

@@ -1,29 +1,20 @@
 // TLS that a peer cannot hold open for ever (lib/io/tls.ts): a handshake that stops halfway
 // times out, and close() against a peer that stopped reading cuts the connection after a bound.
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TimeoutError, listen, sleep, wrapTls } from '../lib';
 import { run } from './helpers/green';
+import { type TlsKeys, makeTlsKeys } from './helpers/tls-keys';
 
-let dir = '';
 let key: Buffer;
 let cert: Buffer;
+let keys: TlsKeys & { remove(): void };
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenhub-tls-bounds-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  key = fs.readFileSync(path.join(dir, 'key.pem'));
-  cert = fs.readFileSync(path.join(dir, 'cert.pem'));
+  keys = makeTlsKeys();
+  ({ key, cert } = keys);
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => keys.remove());
 
 describe('a TLS peer that stalls', () => {
   it('halfway through the handshake: wrapTls throws TimeoutError after handshakeTimeoutMs and closes the socket', async () => {

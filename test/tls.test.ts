@@ -1,31 +1,21 @@
 // wrapTls (lib/io/tls.ts): TLS on green sockets through Node's own tls module, with a self-signed
 // certificate made at test time by openssl.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TimeoutError, connect, listen, spawn, withTimeout, wrapTls } from '../lib';
 import type { Green, GreenTlsSocket } from '../lib';
 import { run } from './helpers/green';
+import { type TlsKeys, makeTlsKeys } from './helpers/tls-keys';
 
-let dir = '';
 let key: Buffer;
 let cert: Buffer;
-
+let keys: TlsKeys & { remove(): void };
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greenhub-tls-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  key = fs.readFileSync(path.join(dir, 'key.pem'));
-  cert = fs.readFileSync(path.join(dir, 'cert.pem'));
+  keys = makeTlsKeys();
+  ({ key, cert } = keys);
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => keys.remove());
 
 function* tlsEcho(s: GreenTlsSocket): Green<void> {
   const buf = Buffer.allocUnsafe(16 * 1024);

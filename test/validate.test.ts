@@ -5,17 +5,8 @@ import {
   Event, GreenFd, Lock, Poller, PriorityQueue, Queue, connect, detectBlocking, listen, local, loopingCall, pipe,
   serve, spawn, tpool, trampoline, udpSocket,
 } from '../lib';
-import { run } from './helpers/green';
+import { run, thrown } from './helpers/green';
 
-/** What each call throws, or 'no error'. */
-function thrown(f: () => unknown): string {
-  try {
-    f();
-    return 'no error';
-  } catch (e) {
-    return `${(e as Error).name}: ${(e as Error).message}`;
-  }
-}
 
 describe('unknown option keys', () => {
   it('are a TypeError naming the bag, the options it has and the typo, for plain calls', () => {

@@ -11,7 +11,7 @@
  * table calls.
  */
 import { systemError, type ErrorContext } from '../errors';
-import { type Direction, type FdOwner, type FdWaitOptions, readyBit, waitFdReady } from '../hub/fd-table';
+import { type Direction, type FdWaitOptions, readyBit, waitFdReady } from '../hub/fd-table';
 import type { AnyGreenThread } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import { E, native } from '../native';
@@ -30,7 +30,7 @@ export interface FdHandleOptions {
   identity?: string;
 }
 
-export abstract class FdHandle implements FdOwner {
+export abstract class FdHandle {
   /** @internal */ readonly hub = getHub();
   /** @internal */ readonly fds = this.hub.fds;
   /** @internal the fd itself, also once closed */ readonly rawFd: number;

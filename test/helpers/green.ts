@@ -24,3 +24,13 @@ export function node(script: string, timeoutMs = 20_000): { status: number | nul
   const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
 }
+
+/** What f throws, as "Name: message", or 'no error'. */
+export function thrown(f: () => unknown): string {
+  try {
+    f();
+    return 'no error';
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}
