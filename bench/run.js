@@ -53,10 +53,15 @@ const WORKLOADS = [
   { name: 'keepalive HTTP/1.1, 50 conns', mode: 'keepalive', conns: 50, impls: ['greenhub', 'node net', 'node http', ...python] },
 ];
 if (BEFORE) for (const w of WORKLOADS) if (w.mode !== 'hello') w.impls.splice(1, 0, 'greenhub before');
+
 if (!QUICK) {
   WORKLOADS.push({ name: 'echo 64 B, 1000 conns', mode: 'echo', conns: 1000, impls: ['greenhub', 'node net'] });
   WORKLOADS.push({ name: 'echo 64 B, 200 conns, scale-out', mode: 'echo', conns: 200, impls: ['greenhub', 'greenhub x' + CORES], unpinned: true });
 }
+
+// BENCH_ONLY=keepalive (a mode): just those workloads, and no micro benchmarks.
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY) WORKLOADS.splice(0, WORKLOADS.length, ...WORKLOADS.filter((w) => w.mode === ONLY));
 
 function cpuTicks(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -195,6 +200,11 @@ async function main() {
     process.stderr.write(`done: ${w.name}\n`);
   }
 
+  if (ONLY) {
+    // A focused run: print the table, keep latest.json for full runs.
+    console.log(render(results));
+    return;
+  }
   const epollPkg = buildEpollPackage();
   if (!epollPkg) notes.push('npm epoll package: skipped (it did not build)');
   // switch-2 and switch-2-detector are compared: run them alternately, three times each, medians.

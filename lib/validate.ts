@@ -73,12 +73,14 @@ export function validateOneOf<T extends string>(v: unknown, name: string, allowe
   return v as T;
 }
 
+const NO_OPTIONS = Object.freeze({});
+
 /**
  * An options bag: undefined (then `{}`) or a plain object whose keys are all in `known`. A key
  * it does not know (a typo like `{ prot: 80 }`) is a TypeError, not silently ignored.
  */
 export function validateOptions<T extends object>(v: T | undefined, name: string, known: readonly string[]): T {
-  if (v === undefined) return {} as T;
+  if (v === undefined) return NO_OPTIONS as T; // shared: no allocation per call on hot paths
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TypeError(`${name} must be an object, got ${describe(v)}`);
   for (const key of Object.keys(v)) {
     if (!known.includes(key)) {

@@ -101,17 +101,18 @@ describe('wrapTls', () => {
         return 'server saw a failed handshake';
       }
     });
-    const err = await run(function* (): Green<{ message: string; code?: string }> {
+    const err = await run(function* (): Green<{ message: string; code?: string; causeCode?: string }> {
       const raw = yield* connect({ host: '127.0.0.1', port });
       try {
         yield* wrapTls(raw, { servername: 'localhost' }); // no ca: the self-signed cert is not trusted
         return { message: 'no error' };
       } catch (e) {
-        return { message: (e as Error).message, code: (e as { code?: string }).code };
+        return { message: (e as Error).message, code: (e as { code?: string }).code, causeCode: (e as { cause?: { code?: string } }).cause?.code };
       }
     });
     expect(err.message).toMatch(/^TLS handshake failed: self[- ]signed certificate/);
     expect(err.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect(err.causeCode).toBe('DEPTH_ZERO_SELF_SIGNED_CERT'); // the original error is kept as the cause
     expect(await serverSide).toBe('server saw a failed handshake');
     server.close();
   });

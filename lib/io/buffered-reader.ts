@@ -30,6 +30,7 @@ export interface ByteSource {
 
 const CHUNK = 64 * 1024;
 const READ_UNTIL_KEYS = ['maxBytes'] as const;
+const DEFAULT_MAX_LINE = 1 << 20;
 
 export class BufferedReader {
   #buf: Buffer | undefined;
@@ -86,8 +87,11 @@ export class BufferedReader {
     }
     if (d === undefined) throw new TypeError(`delim must be a string or Buffer, got ${describeValue(delim)}`);
     if (d.length === 0) throw new RangeError(`delim must not be empty, got ${describeValue(delim)}`);
-    const o = validateOptions(options, 'readUntil options', READ_UNTIL_KEYS);
-    const maxBytes = o.maxBytes === undefined ? 1 << 20 : validateInt(o.maxBytes, 'maxBytes', 1, 0x7fffffff);
+    let maxBytes = DEFAULT_MAX_LINE;
+    if (options !== undefined) {
+      const o = validateOptions(options, 'readUntil options', READ_UNTIL_KEYS);
+      if (o.maxBytes !== undefined) maxBytes = validateInt(o.maxBytes, 'maxBytes', 1, 0x7fffffff);
+    }
     this.source.checkOpen();
     return this.#readUntil(d, maxBytes);
   }
@@ -180,7 +184,7 @@ export class BufferedReader {
     if (out instanceof Buffer) this.#buf!.copy(out, off, this.#start, this.#start + n);
     else out.set(this.#buf!.subarray(this.#start, this.#start + n), off);
     this.#start += n;
-    this.#shrink();
+    if (this.#buf!.length > CHUNK) this.#shrink();
     return n;
   }
 
@@ -190,7 +194,7 @@ export class BufferedReader {
    */
   #shrink(): void {
     const buf = this.#buf!;
-    if (buf.length <= CHUNK || this.buffered > CHUNK / 2) return;
+    if (this.buffered > CHUNK / 2) return;
     if (this.buffered === 0) {
       this.#buf = undefined;
     } else {

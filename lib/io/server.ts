@@ -85,6 +85,11 @@ export class GreenServer extends FdHandle {
     return closedError('server', 'ERR_SERVER_NOT_RUNNING');
   }
 
+  /** @internal */
+  protected override verb(): string {
+    return 'accept';
+  }
+
   /** `{ address, family, port }` it listens on (for Unix: the path, family 'Unix', port 0). */
   address(): AddressInfo {
     this.checkOpen();
