@@ -110,6 +110,8 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
   /** @internal greenthread-local values, by local() object */ locals: WeakMap<object, Record<PropertyKey, unknown>> | undefined;
   /** @internal */ switches = 0;
   /** @internal */ runTimeMs = 0;
+  /** @internal debug mode: where the operation it is suspended in was created */ opSite: string | undefined;
+  /** @internal debug mode: when it last suspended (performance.now()) */ suspendedAt = 0;
 
   /** @internal use spawn() */
   constructor(hub: Hub, id: number, name: string, priority: Priority, body: Body<never[], T>, args: unknown[], spawnSite: string | undefined) {
@@ -120,6 +122,23 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
     this.body = body;
     this.args = args;
     this.spawnSite = spawnSite;
+  }
+
+  /** @internal Sets what its next resume delivers (a value, or an error to throw); its wait is over. */
+  setResume(value: unknown, err: unknown): this {
+    this.resumeValue = value;
+    this.resumeError = err;
+    this.waitKind = Wait.None;
+    return this;
+  }
+
+  /** @internal It was handed a value (a permit, an item) that it will not take: give it back. */
+  giveBackHandoff(): void {
+    const h = this.handoff;
+    if (h !== undefined) {
+      this.handoff = undefined;
+      h.giveBack(this, this.resumeValue);
+    }
   }
 
   /** Whether it has ended (returned, thrown, or been killed). */

@@ -25,11 +25,12 @@
  * and fd waiters), poller.ts (epoll on Node's loop), greenthread.ts (its state), introspect.ts
  * (dump, stats, spawn sites). This file is the turn and the greenthread lifecycle.
  */
-import { GreenletExit, isGreenletExit } from '../errors';
+import { isGreenletExit } from '../errors';
 import type { Body, Priority } from '../types';
 import { validateSliceMs } from '../validate';
 import { cleanAsyncContext } from './clean-context';
 import { FdTable } from './fd-table';
+import { killAll, shutdown } from './kill-all';
 import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable, openBody } from './greenthread';
 import { RESUME, SUSPEND } from './instructions';
 import {
@@ -79,6 +80,11 @@ export class Hub {
   #timeSliceMs = 10;
   /** Whether the running greenthread's time is measured (off by default: the switch path reads no clock). */
   accounting = false;
+  /**
+   * Debug mode (also `GREENHUB_DEBUG=1`): operations record where they were created, so a
+   * forgotten `yield*` is reported and dump() says where each greenthread waits. Off: no cost.
+   */
+  debug = process.env.GREENHUB_DEBUG === '1';
   /** @internal capture spawn sites (a blocking detector is on) */
   captureSpawnSites = false;
   /**
@@ -257,6 +263,7 @@ export class Hub {
           continue;
         }
         if (gt.state === State.Running) gt.state = State.Suspended;
+        if (this.debug) gt.suspendedAt = now();
         break;
       }
     } catch (err) {
@@ -382,20 +389,12 @@ export class Hub {
 
   /** @internal Queues gt to resume with `value` (its wait has already been undone by the waker). */
   resumeWith(gt: AnyGreenThread, value: unknown): void {
-    if (gt.state === State.Dead) return;
-    gt.resumeValue = value;
-    gt.resumeError = NO_ERROR;
-    gt.waitKind = Wait.None;
-    this.#enqueue(gt);
+    if (gt.state !== State.Dead) this.#enqueue(gt.setResume(value, NO_ERROR));
   }
 
   /** @internal Queues gt to have `err` thrown at its suspension point. */
   resumeThrow(gt: AnyGreenThread, err: unknown): void {
-    if (gt.state === State.Dead) return;
-    gt.resumeValue = undefined;
-    gt.resumeError = err;
-    gt.waitKind = Wait.None;
-    this.#enqueue(gt);
+    if (gt.state !== State.Dead) this.#enqueue(gt.setResume(undefined, err));
   }
 
   /** @internal Undoes gt's wait and queues err to be thrown into it (timeouts). */
@@ -406,18 +405,9 @@ export class Hub {
       if (gt.pendingKill === NO_ERROR) gt.pendingKill = err;
       return;
     }
-    this.#giveBack(gt);
+    gt.giveBackHandoff();
     this.cancelWait(gt);
     this.resumeThrow(gt, err);
-  }
-
-  /** A greenthread handed a value (a permit, an item) that it will not take: give it back. */
-  #giveBack(gt: AnyGreenThread): void {
-    const h = gt.handoff;
-    if (h !== undefined) {
-      gt.handoff = undefined;
-      h.giveBack(gt, gt.resumeValue);
-    }
   }
 
   /** @internal sleep(0): to the back of the next turn's queue, whatever the priority. */
@@ -454,7 +444,7 @@ export class Hub {
         return;
       default: {
         // Suspended, or woken and queued: throw at its suspension point, now.
-        this.#giveBack(gt);
+        gt.giveBackHandoff();
         this.cancelWait(gt);
         gt.wakeSeq++;
         gt.resumeValue = undefined;
@@ -580,21 +570,7 @@ export class Hub {
 
   /** Kills every live greenthread except the caller (from inside a greenthread) with `err`. */
   killAll(err?: unknown): void {
-    // A greenthread on the stack below the caller gets a pending kill (it dies at its next
-    // suspension). One error for all: an Error's stack trace costs more than the kill itself.
-    this.#killEach([...this.#live].filter((gt) => gt !== this.current), err ?? new GreenletExit());
-  }
-
-  /** Kills each; what holds the process is recomputed once, after, not once per kill. */
-  #killEach(victims: AnyGreenThread[], reason: unknown): void {
-    const outer = this.#batching;
-    this.#batching = true;
-    try {
-      for (const gt of victims) this.kill(gt, reason);
-    } finally {
-      this.#batching = outer;
-      if (!outer) this.#afterOutsideChange();
-    }
+    killAll(this, err);
   }
 
   /**
@@ -603,12 +579,24 @@ export class Hub {
    * greenthread, the caller is killed last, at the call site.
    */
   shutdown(): void {
-    for (let round = 0; round < 100; round++) {
-      const victims = [...this.#live].filter((gt) => gt !== this.current && gt.pendingKill === NO_ERROR);
-      if (victims.length === 0) break;
-      this.#killEach(victims, new GreenletExit('hub shut down'));
+    shutdown(this);
+  }
+
+  /** @internal The live greenthreads, as a list. */
+  liveList(): AnyGreenThread[] {
+    return [...this.#live];
+  }
+
+  /** @internal Kills each; what holds the process is recomputed once, after, not once per kill. */
+  killEach(victims: AnyGreenThread[], reason: unknown): void {
+    const outer = this.#batching;
+    this.#batching = true;
+    try {
+      for (const gt of victims) this.kill(gt, reason);
+    } finally {
+      this.#batching = outer;
+      if (!outer) this.#afterOutsideChange();
     }
-    if (this.current) this.kill(this.current, new GreenletExit('hub shut down'));
   }
 
   /** @internal Name and spawn site of a greenthread by id: live, or among those that ended while a detector ran. */
