@@ -2,11 +2,12 @@
  * An echo client: sends each argument as a line and prints what comes back.
  *
  * Run:  npx tsx examples/echo-client.ts hello world      (PORT=7001, HOST=… to change the server)
+ * Exit code 0 once every word came back; 1 with the error (e.g. ECONNREFUSED) if not.
  */
-import { connect, spawn } from '../lib';
+import { connect, main } from '../lib';
 import type { Green } from '../lib';
 
-function* main(words: string[]): Green<void> {
+function* client(words: string[]): Green<void> {
   const sock = yield* connect({ host: process.env.HOST ?? 'localhost', port: Number(process.env.PORT ?? 7000) }, { timeoutMs: 5000 });
   try {
     for (const word of words) {
@@ -20,7 +21,4 @@ function* main(words: string[]): Green<void> {
 }
 
 const words = process.argv.slice(2);
-spawn(main, words.length > 0 ? words : ['hello']).then(undefined, (err: unknown) => {
-  console.error(`echo-client: ${(err as Error).message}`);
-  process.exitCode = 1;
-});
+main(() => client(words.length > 0 ? words : ['hello']));

@@ -1,11 +1,12 @@
 /**
  * An echo server: every byte a client sends comes back. `serve` runs the accept loop and one
- * greenthread per connection.
+ * greenthread per connection; main() runs the accept loop as the program's root greenthread, so
+ * Ctrl-C closes the server (the finally block) and ends the open connections (exit code 130).
  *
  * Run:  npx tsx examples/echo-server.ts       (PORT=7001 to change the port)
  * Try:  npx tsx examples/echo-client.ts hello world
  */
-import { listen, serve, spawn } from '../lib';
+import { listen, main, serve } from '../lib';
 import type { Green, GreenSocket } from '../lib';
 
 function* echo(sock: GreenSocket): Green<void> {
@@ -17,6 +18,12 @@ function* echo(sock: GreenSocket): Green<void> {
   }
 }
 
-const server = listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 7000) });
-console.log(`echo server listening on 127.0.0.1:${server.address().port}`);
-spawn(() => serve(server, echo, { concurrency: 10_000 }));
+main(function* echoServer(): Green<void> {
+  const server = listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 7000) });
+  console.log(`echo server listening on 127.0.0.1:${server.address().port}`);
+  try {
+    yield* serve(server, echo, { concurrency: 10_000 });
+  } finally {
+    server.close();
+  }
+});

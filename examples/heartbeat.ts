@@ -3,9 +3,12 @@
  * Without cooperate() the loop would hold the hub for its whole run and the heartbeat would
  * stall (eventlet's failure); with it, the loop gives way whenever a time slice (10 ms) is used up.
  *
+ * main() runs the program's root greenthread: when it returns, the heartbeat is shut down and
+ * the process exits (0); Ctrl-C stops both at once (exit code 130).
+ *
  * Run: npx tsx examples/heartbeat.ts
  */
-import { cooperate, sleep, spawn } from '../lib';
+import { cooperate, main, sleep, spawn } from '../lib';
 import type { Green } from '../lib';
 
 function* heartbeat(): Green<void> {
@@ -28,9 +31,8 @@ function* periodicTask(): Green<number> {
   return sum;
 }
 
-const beat = spawn({ name: 'report_state', priority: 'high' }, heartbeat);
-const task = spawn({ name: 'periodic_task' }, periodicTask);
-task.then(() => {
-  console.log('periodic task done');
-  beat.kill();
+main(function* app(): Green<void> {
+  spawn({ name: 'report_state', priority: 'high' }, heartbeat);
+  yield* spawn({ name: 'periodic_task' }, periodicTask).wait();
+  console.log('periodic task done'); // returning ends the heartbeat too
 });

@@ -6,7 +6,7 @@
  * Run:  npx tsx examples/hello-server.ts      (PORT=9000 to change the port)
  * Try:  curl http://127.0.0.1:8080/
  */
-import { listen, spawn } from '../lib';
+import { listen, main, spawn } from '../lib';
 import type { Green, GreenSocket } from '../lib';
 
 const EOL1 = Buffer.from('\n\n');
@@ -32,12 +32,17 @@ function* handle(connection: GreenSocket): Green<void> {
   }
 }
 
-const server = listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 8080), backlog: 1024 });
-console.log(`listening on http://127.0.0.1:${server.address().port}/`);
-
-spawn(function* acceptLoop(): Green<void> {
-  for (;;) {
-    const connection = yield* server.accept();
-    spawn(handle, connection);
+// The program's root greenthread: Ctrl-C kills it (the server closes), and the connections'
+// greenthreads are shut down with it.
+main(function* acceptLoop(): Green<void> {
+  const server = listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 8080), backlog: 1024 });
+  console.log(`listening on http://127.0.0.1:${server.address().port}/`);
+  try {
+    for (;;) {
+      const connection = yield* server.accept();
+      spawn(handle, connection);
+    }
+  } finally {
+    server.close();
   }
 });

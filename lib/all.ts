@@ -8,6 +8,7 @@ import { RESUME, SUSPEND_RESULT, done } from './hub/instructions';
 import type { Green, Operation } from './types';
 import { spawn } from './spawn';
 import { describeValue } from './validate';
+import { blocking } from './operation';
 
 type Results<T extends readonly Operation<unknown>[]> = { -readonly [K in keyof T]: T[K] extends Operation<infer R> ? R : never };
 
@@ -56,8 +57,7 @@ function children(ops: readonly Operation<unknown>[], what: string): AnyGreenThr
  */
 export function all<const T extends readonly Operation<unknown>[]>(ops: T): Operation<Results<T>> {
   const hub = getHub();
-  hub.requireCurrent('all()');
-  return allOp(hub, ops);
+  return blocking(allOp(hub, ops), 'all()');
 }
 
 function* allOp<const T extends readonly Operation<unknown>[]>(hub: Hub, ops: T): Green<Results<T>> {
@@ -104,8 +104,7 @@ function* allOp<const T extends readonly Operation<unknown>[]>(hub: Hub, ops: T)
  */
 export function race<T extends readonly Operation<unknown>[]>(ops: T): Operation<Results<T>[number]> {
   const hub = getHub();
-  hub.requireCurrent('race()');
-  return raceOp(hub, ops);
+  return blocking(raceOp(hub, ops), 'race()');
 }
 
 function* raceOp<T extends readonly Operation<unknown>[]>(hub: Hub, ops: T): Green<Results<T>[number]> {

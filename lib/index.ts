@@ -3,6 +3,7 @@ export type { Body, Green, GreenStream, GreenThreadStats, Operation, Priority, R
 export { GreenletExit, TimeoutError } from './errors';
 export { GreenThread } from './hub/greenthread';
 export { getHub } from './hub/hub';
+export { formatDump } from './hub/format-dump';
 export type { ErrorHandler, GreenThreadInfo, Hub, HubStats, WarningHandler } from './hub/hub';
 export { current, spawn, spawnAfter } from './spawn';
 export { cooperate, sleep } from './sleep';
@@ -46,3 +47,5 @@ export { withSignal } from './sync/with-signal';
 export { wrapTls, GreenTlsSocket } from './io/tls';
 export type { WrapTlsOptions } from './io/tls';
 export { GreenDuplex } from './io/duplex';
+export { main } from './main';
+export type { MainOptions } from './main';

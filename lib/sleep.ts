@@ -9,6 +9,7 @@ import { getHub } from './hub/hub';
 import { RESUME, SUSPEND_RESULT, done } from './hub/instructions';
 import type { Operation } from './types';
 import { validateMs } from './validate';
+import { blocking, notAPromise } from './operation';
 
 type Step = Iterator<unknown, void, unknown> & Operation<void>;
 
@@ -82,11 +83,9 @@ class SleepOp implements Step {
  * ```
  */
 export function sleep(ms = 0): Operation<void> {
-  const hub = getHub();
-  if (hub.current === undefined) hub.requireCurrent('sleep()');
-  if (ms === 0) return YIELD;
+  if (ms === 0) return blocking(YIELD, 'sleep()');
   validateMs(ms, 'ms', { allowInfinity: true });
-  return new SleepOp(ms);
+  return blocking(new SleepOp(ms), 'sleep()');
 }
 
 /**
@@ -106,6 +105,10 @@ export function sleep(ms = 0): Operation<void> {
  */
 export function cooperate(): Operation<void> {
   const hub = getHub();
-  hub.requireCurrent('cooperate()');
-  return hub.sliceExpired() ? YIELD : NOTHING;
+  if (hub.current === undefined) hub.requireCurrent('cooperate()');
+  return blocking(hub.sliceExpired() ? YIELD : NOTHING, 'cooperate()');
 }
+
+// The shared operations are plain objects: `await sleep(0)` must fail loudly too.
+notAPromise(YIELD);
+notAPromise(NOTHING);

@@ -9,7 +9,17 @@ import { describeValue, validateMs, validateOneOf, validateOptions } from './val
 
 /** A greenthread body: returns a generator (or any operation, such as `serve(...)`). */
 
+/** A generator object or other operation where a function was wanted: the `co` habit, spawn(work()). */
+function isOperationObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as Record<symbol, unknown>)[Symbol.iterator] === 'function';
+}
+
 function checkBody(fn: unknown): void {
+  if (isOperationObject(fn)) {
+    throw new TypeError(
+      `spawn needs a function to call, got ${describeValue(fn)} that is already an operation (a generator object?): write spawn(work, arg) or spawn(() => work(arg)), not spawn(work(arg))`,
+    );
+  }
   if (typeof fn !== 'function') {
     throw new TypeError(`spawn needs a generator function (or a function returning a generator), got ${describeValue(fn)}`);
   }
@@ -32,7 +42,7 @@ function start<T>(delayMs: number, a: unknown, rest: unknown[]): GreenThread<T> 
   let priority: Priority = 'normal';
   let fn = a;
   let args = rest;
-  if (typeof a !== 'function' && a !== null && typeof a === 'object' && !Array.isArray(a)) {
+  if (typeof a !== 'function' && a !== null && typeof a === 'object' && !Array.isArray(a) && !isOperationObject(a)) {
     ({ name, priority } = checkOptions(a));
     fn = rest[0];
     args = rest.slice(1);

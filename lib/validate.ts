@@ -4,12 +4,17 @@
  */
 
 function describe(v: unknown): string {
-  if (v === null) return 'null';
+  if (v === null || v === undefined || typeof v === 'boolean') return String(v);
   if (typeof v === 'number') return String(v);
   if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)})`;
   if (typeof v === 'function') return 'a function';
   if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+  if (typeof v === 'object') {
+    if (Object.prototype.toString.call(v) === '[object Generator]') return 'a generator object';
+    const name = (v as { constructor?: { name?: string } }).constructor?.name;
+    return name && name !== 'Object' ? `a ${name}` : 'an object';
+  }
+  return `a ${typeof v}`;
 }
 
 /** A non-negative integer file descriptor. */

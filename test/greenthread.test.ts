@@ -311,7 +311,7 @@ describe('uncaught errors', () => {
     expect(r.stderr).toContain('uncaught error in greenthread "exploder"');
     expect(r.stderr).toContain('Error: kaboom');
     expect(r.stdout.trim()).toBe('hub still runs');
-    expect(r.status).toBe(0);
+    expect(r.status).toBe(1); // like Node's unhandled rejection (test/exit-codes.test.ts)
   });
 });
 

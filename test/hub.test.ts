@@ -145,7 +145,7 @@ describe('keep-alive (child processes)', () => {
     expect(r.status).toBe(0);
   });
 
-  it('exits when every greenthread waits on something the hub cannot wake', () => {
+  it('exits when every greenthread waits on something the hub cannot wake (with a deadlock report and exit code 1)', () => {
     const r = node(`
       const { spawn, waitFor } = require('./dist');
       spawn(function* () { yield* waitFor(new Promise(() => {})); console.log('never'); });
@@ -153,7 +153,8 @@ describe('keep-alive (child processes)', () => {
       process.on('exit', () => console.log('exited'));
     `);
     expect(r.stdout.trim()).toBe('exited');
-    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('greenhub: deadlock: '); // test/deadlock.test.ts
+    expect(r.status).toBe(1);
   });
 
   it('stays alive while a greenthread sleeps, until it wakes', () => {

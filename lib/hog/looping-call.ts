@@ -9,6 +9,7 @@ import { SUSPEND_OP } from '../hub/instructions';
 import { spawn } from '../spawn';
 import type { Body, Green, Operation, Priority } from '../types';
 import { describeValue, validateFunction, validateMs, validateOneOf, validateOptions } from '../validate';
+import { blocking } from '../operation';
 
 /**
  * Options of {@link loopingCall}.
@@ -161,7 +162,7 @@ export class LoopingCall {
    * ```
    */
   wait(): Operation<void> {
-    return this.#wait(this.#gt.wait());
+    return blocking(this.#wait(this.#gt.wait()), 'LoopingCall.wait()');
   }
 
   *#wait(end: Operation<void>): Green<void> {

@@ -6,10 +6,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FixedQueue, Piscina } from 'piscina';
-import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
 import { describeValue, validateInt, validateOptions } from '../validate';
 import { waitFor } from '../wait-for';
+import { blocking } from '../operation';
 
 /**
  * A task for the pool: the module (an absolute path or a file URL of a JS module: worker
@@ -213,8 +213,7 @@ export const tpool = {
     validateOptions(task, 'task', ['filename', 'name']);
     const url = taskUrl(task.filename);
     if (task.name !== undefined && typeof task.name !== 'string') throw new TypeError(`task.name must be a string, got ${describeValue(task.name)}`);
-    getHub().requireCurrent('tpool.execute()');
-    return executeOp<R>(url, task.name, args);
+    return blocking(executeOp<R>(url, task.name, args), 'tpool.execute()');
   },
 
   /** Sets the number of worker threads (takes effect for the next tasks). */

@@ -7,7 +7,7 @@
 import { GreenletExit } from '../errors';
 import type { Body, GreenThreadStats, Operation, Priority } from '../types';
 import type { Hub } from './hub';
-import { RESUME, SUSPEND_RESULT, done } from './instructions';
+import { RESUME, SUSPEND_RESULT, done, rejectAwait } from './instructions';
 import { validateFunction } from '../validate';
 import { describeYielded } from './introspect';
 import type { Timer } from './timers';
@@ -141,6 +141,42 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
     }
   }
 
+  /** made by the `signal` getter, on first use */
+  #abortController: AbortController | undefined;
+
+  /**
+   * An `AbortSignal` tied to this greenthread's life, for promise code it starts: aborted when
+   * the greenthread ends — it returned (reason: an `AbortError` DOMException), threw (that
+   * error) or was killed (the kill's error, a `GreenletExit` by default, once its `finally`
+   * blocks have run). Made on first use (one `AbortController`, one internal end hook); already
+   * aborted if it has ended. A timeout it catches does not end it: to cancel the promise a
+   * single wait started, use `waitFor((signal) => …)`, whose signal also aborts on a timeout.
+   *
+   * @example
+   * ```ts
+   * spawn(function* poller() {
+   *   const { signal } = current()!;
+   *   for (;;) {
+   *     const status = yield* waitFor(fetch('http://127.0.0.1:8080/status', { signal }).then((r) => r.text()));
+   *     console.log(status);
+   *     yield* sleep(1000);
+   *   }
+   * }); // gt.kill() aborts a fetch in flight
+   * ```
+   */
+  get signal(): AbortSignal {
+    let c = this.#abortController;
+    if (c === undefined) {
+      const ac = (c = this.#abortController = new AbortController());
+      const abort = (gt: AnyGreenThread): void =>
+        ac.abort(gt.error !== NO_ERROR ? gt.error : new DOMException(`greenthread ${gt.id} (${gt.name}) ended`, 'AbortError'));
+      // An internal hook (links), not link(): it does not count as observing an error.
+      if (this.state === State.Dead) abort(this);
+      else this.links.push(abort);
+    }
+    return c.signal;
+  }
+
   /** Whether it has ended (returned, thrown, or been killed). */
   get dead(): boolean {
     return this.state === State.Dead;
@@ -254,6 +290,9 @@ class WaitOp<T> extends WaitNode implements Operation<T>, Iterator<unknown, T, u
   constructor(readonly target: GreenThread<T>) {
     super();
   }
+
+  /** `await gt.wait()` is a mistake: `await gt` is what async code wants. */
+  readonly then = rejectAwait;
 
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
     return this;

@@ -29,6 +29,7 @@ import { isGreenletExit } from '../errors';
 import type { Body, Priority } from '../types';
 import { validateSliceMs } from '../validate';
 import { cleanAsyncContext } from './clean-context';
+import { installExitCheck } from './exit-check';
 import { FdTable } from './fd-table';
 import { killAll, shutdown } from './kill-all';
 import { type AnyGreenThread, GreenThread, NO_ERROR, State, Wait, type Waitable, openBody } from './greenthread';
@@ -39,7 +40,7 @@ import {
   type HubStats,
   type WarningHandler,
   captureSpawnSite,
-  describeYielded,
+  badYieldError,
   infoOf,
   RecentlyDead,
   Reporter,
@@ -230,6 +231,7 @@ export class Hub {
     shared[0] = ++this.#switches;
     shared[1] = gt.id;
     const t0 = this.accounting ? now() : 0;
+    let badYields = 0;
     try {
       let r: IteratorResult<unknown, unknown>;
       if (gt.gen === undefined) {
@@ -247,9 +249,14 @@ export class Hub {
           break;
         }
         if (r.value !== SUSPEND) {
-          r = gt.gen!.throw!(
-            new TypeError(`a greenthread yielded ${describeYielded(r.value)}: write \`yield* op\` (with the star) to run a greenhub operation`),
-          );
+          // `yield op` without the star: thrown into the generator at that yield. One that
+          // catches it and yields again would spin the hub for ever: it ends with the error.
+          const err = badYieldError(r.value);
+          if (badYields++ > 0) {
+            this.#finish(gt, undefined, err);
+            break;
+          }
+          r = gt.gen!.throw!(err);
           continue;
         }
         if (gt.pendingKill !== NO_ERROR) {
@@ -631,6 +638,7 @@ function findOrCreateHub(): Hub {
   if (hub === undefined) {
     hub = new Hub();
     Object.defineProperty(globalThis, HUB_KEY, { value: hub, configurable: true, enumerable: false, writable: false });
+    installExitCheck(hub); // deadlock diagnosis at 'beforeExit'
   }
   return hub;
 }

@@ -39,3 +39,15 @@ export const SUSPEND_OP: Iterator<unknown, unknown, unknown> & { [Symbol.iterato
     throw err;
   },
 };
+
+/**
+ * The `then` of every operation: `await op` (an operation is not a promise) rejects with an
+ * error that says what to write instead. (A GreenThread has a real `then`.)
+ */
+export function rejectAwait(this: unknown, _onFulfilled?: unknown, onRejected?: unknown): void {
+  const err = new TypeError(
+    'an operation is not a promise: run it with `yield* op` inside a greenthread; from async code, `await` a greenthread that runs it (await spawn(function* () { return yield* op; }))',
+  );
+  if (typeof onRejected === 'function') (onRejected as (e: unknown) => void)(err);
+  else throw err;
+}

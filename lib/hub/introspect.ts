@@ -9,11 +9,11 @@ import type { Priority } from '../types';
 import { validateFunction } from '../validate';
 
 /**
- * One line of `getHub().dump()`.
+ * One line of `getHub().dump()`; `formatDump()` makes text of them.
  *
  * @example
  * ```ts
- * for (const g of getHub().dump()) console.log(g.id, g.name, g.state, g.waitingOn ?? '');
+ * for (const g of getHub().dump()) console.log(g.id, g.name, g.state, g.waitingOn ?? '', g.waitSite ?? '');
  * ```
  */
 export interface GreenThreadInfo {
@@ -28,6 +28,16 @@ export interface GreenThreadInfo {
   runTimeMs: number;
   switches: number;
   spawnSite?: string;
+  /**
+   * How long, in ms, since it last suspended (sleeping, waiting, or runnable again but not yet
+   * resumed). Debug mode only (`getHub().debug = true` or `GREENHUB_DEBUG=1`): absent otherwise.
+   */
+  since?: number;
+  /**
+   * Where the operation it is suspended in was created ("file:line:column" of the user's
+   * `yield*`). Debug mode only: absent otherwise.
+   */
+  waitSite?: string;
 }
 
 /**
@@ -79,12 +89,17 @@ export type ErrorHandler = (err: unknown, gt: AnyGreenThread) => void;
  */
 export type WarningHandler = (message: string) => void;
 
-/** The default error handler: name, stack and spawn site on stderr. */
+/**
+ * The default error handler: name, stack and spawn site on stderr, and `process.exitCode = 1`
+ * (unless a code is already set), as Node does for an unhandled rejection — except that the hub
+ * keeps running. A handler of the user's (`onError`) decides the exit code for itself.
+ */
 export function printError(err: unknown, gt: AnyGreenThread): void {
   const stack = err instanceof Error ? err.stack ?? String(err) : String(err);
   let text = `greenhub: uncaught error in greenthread "${gt.name}" (id ${gt.id}):\n${stack}\n`;
   if (gt.spawnSite) text += `  spawned at:\n${gt.spawnSite}\n`;
   process.stderr.write(text);
+  if (!process.exitCode) process.exitCode = 1;
 }
 
 /** The default warning handler: one line on stderr. */
@@ -156,6 +171,23 @@ export function describeYielded(v: unknown): string {
   return typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`;
 }
 
+const OPERATION_SITE = Symbol.for('greenhub.operationSite');
+
+/**
+ * The TypeError of `yield op` without the star. Where the operation was made (debug mode) is
+ * its first stack frame, so the report points at the user's line, not the hub's.
+ */
+export function badYieldError(v: unknown): TypeError {
+  const site = typeof v === 'object' && v !== null ? (v as Record<symbol, string | undefined>)[OPERATION_SITE] : undefined;
+  const isOp = typeof v === 'object' && v !== null && typeof (v as Record<symbol, unknown>)[Symbol.iterator] === 'function';
+  let message = `a greenthread yielded ${describeYielded(v)}: write \`yield* op\` (with the star) to run a greenhub operation`;
+  if (site !== undefined) message += ` (the operation was created at ${site})`;
+  else if (isOp) message += ' (run with GREENHUB_DEBUG=1 to see where it was created)';
+  const err = new TypeError(message);
+  if (site !== undefined) err.stack = `TypeError: ${message}\n    at ${site}`;
+  return err;
+}
+
 /** One greenthread as `dump()` shows it; `t` is the hub's clock now. */
 export function infoOf(gt: AnyGreenThread, t: number): GreenThreadInfo {
   const info: GreenThreadInfo = {
@@ -182,6 +214,11 @@ export function infoOf(gt: AnyGreenThread, t: number): GreenThreadInfo {
     default:
       info.waitingOn = describeWait(gt, t);
       info.state = gt.waitKind === Wait.Timer ? 'sleeping' : 'waiting';
+  }
+  // Debug mode: since when, and where, it waits (a running or unstarted one waits nowhere).
+  if (gt.hub.debug && gt.state !== State.New && gt.state !== State.Running) {
+    if (gt.suspendedAt > 0) info.since = Math.max(0, t - gt.suspendedAt);
+    if (gt.opSite) info.waitSite = gt.opSite;
   }
   return info;
 }

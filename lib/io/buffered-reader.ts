@@ -9,6 +9,7 @@ import { endOfStreamError, lineTooLongError } from '../errors';
 import type { AnyGreenThread } from '../hub/greenthread';
 import type { Green, Operation, ReadUntilOptions } from '../types';
 import { describeValue, validateBytes, validateInt, validateOptions } from '../validate';
+import { blocking } from '../operation';
 
 /** What a BufferedReader reads from. */
 export interface ByteSource {
@@ -55,7 +56,7 @@ export class BufferedReader {
   recv(max: number): Operation<Buffer> {
     validateInt(max, 'max', 1, 0x7fffffff);
     this.source.checkOpen();
-    return this.#recv(max);
+    return blocking(this.#recv(max), 'recv()');
   }
 
   recvInto(buf: Uint8Array): Operation<number> {
@@ -64,16 +65,16 @@ export class BufferedReader {
     if (buf.length === 0) throw new RangeError('buf must not be empty (0 is what recvInto returns at end of stream), got an empty buffer');
     this.source.checkOpen();
     // Data already buffered (a readLine read ahead) is handed out first; else straight to the source.
-    return this.buffered > 0 ? this.#recvBuffered(buf) : this.source.fill(buf, 0, buf.length);
+    return blocking(this.buffered > 0 ? this.#recvBuffered(buf) : this.source.fill(buf, 0, buf.length), 'recvInto()');
   }
 
   readExactly(n: number): Operation<Buffer> {
     validateInt(n, 'n', 0, 0x7fffffff);
     this.source.checkOpen();
-    return this.#readExactly(n);
+    return blocking(this.#readExactly(n), 'readExactly()');
   }
 
-  readUntil(delim: string | Uint8Array, options?: ReadUntilOptions): Operation<Buffer> {
+  readUntil(delim: string | Uint8Array, options?: ReadUntilOptions, what = 'readUntil()'): Operation<Buffer> {
     let d: Buffer | undefined;
     if (typeof delim === 'string') {
       // readLine() and HTTP heads ask for the same delimiter on every call: keep its bytes.
@@ -93,7 +94,7 @@ export class BufferedReader {
       if (o.maxBytes !== undefined) maxBytes = validateInt(o.maxBytes, 'maxBytes', 1, 0x7fffffff);
     }
     this.source.checkOpen();
-    return this.#readUntil(d, maxBytes);
+    return blocking(this.#readUntil(d, maxBytes), what);
   }
 
   // Each read takes the reader role before it touches the shared buffer, so a second concurrent

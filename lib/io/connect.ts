@@ -12,6 +12,7 @@ import { describeValue, validateMs, validateOptions } from '../validate';
 import { waitFor } from '../wait-for';
 import { validatePort } from './address';
 import { GreenSocket } from './socket';
+import { blocking } from '../operation';
 
 /**
  * Where to connect: TCP (`host`, a name or an IP literal, default `'localhost'`; `port`) or Unix
@@ -116,10 +117,9 @@ export function connect(options: ConnectOptions, callOptions?: ConnectCallOption
   validateOptions(options, 'connect options', ['host', 'port', 'path']);
   const call = validateOptions(callOptions, 'connect call options', ['timeoutMs']);
   const timeoutMs = call.timeoutMs === undefined ? -1 : validateMs(call.timeoutMs, 'timeoutMs');
-  getHub().requireCurrent('connect()');
   if (options.path !== undefined) {
     if (typeof options.path !== 'string' || options.path.length === 0) throw new TypeError(`path must be a non-empty string, got ${describeValue(options.path)}`);
-    return connectOp([{ af: K.AF_UNIX, address: options.path }], 0, timeoutMs);
+    return blocking(connectOp([{ af: K.AF_UNIX, address: options.path }], 0, timeoutMs), 'connect()');
   }
   const port = validatePort(options.port, 'port', 1);
   const host = options.host ?? 'localhost';

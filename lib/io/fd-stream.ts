@@ -19,6 +19,7 @@ import { validateBytes } from '../validate';
 import { BufferedReader } from './buffered-reader';
 import { GreenDuplex } from './duplex';
 import { FdHandle, type FdHandleOptions } from './fd-handle';
+import { blocking } from '../operation';
 
 /** The most one syscall moves (the addon's cap; Linux's own is just under 2 GiB). */
 const MAX_IO = 1 << 30;
@@ -282,7 +283,7 @@ export abstract class FdStream extends FdHandle implements GreenStream {
    * ```
    */
   readLine(options?: ReadUntilOptions): Operation<Buffer> {
-    return this.#in.readUntil('\n', options);
+    return this.#in.readUntil('\n', options, 'readLine()');
   }
 
   /** @internal bytes the read buffer holds (for tests of its memory use) */
@@ -324,7 +325,7 @@ export abstract class FdStream extends FdHandle implements GreenStream {
   send(buf: Uint8Array): Operation<number> {
     validateBytes(buf, 'buf');
     this.checkOpen();
-    return this.#arm(buf, 0, buf.length, false) as Operation<number>;
+    return blocking(this.#arm(buf, 0, buf.length, false) as Operation<number>, 'send()');
   }
 
   /**
@@ -341,11 +342,11 @@ export abstract class FdStream extends FdHandle implements GreenStream {
     if (Array.isArray(data)) {
       data.forEach((b, i) => validateBytes(b, `data[${i}]`));
       this.checkOpen();
-      return this.#writev(data as readonly Uint8Array[]);
+      return blocking(this.#writev(data as readonly Uint8Array[]), 'sendAll()');
     }
     validateBytes(data, 'data');
     this.checkOpen();
-    return this.#arm(data as Uint8Array, 0, (data as Uint8Array).length, true) as Operation<void>;
+    return blocking(this.#arm(data as Uint8Array, 0, (data as Uint8Array).length, true) as Operation<void>, 'sendAll()');
   }
 
   #arm(buf: Uint8Array, off: number, len: number, all: boolean): IoOp {

@@ -11,6 +11,7 @@ import type { GreenSocket } from './socket';
 import { bodyOperation, spawn } from '../spawn';
 import type { Body, Green, Operation } from '../types';
 import { validateFunction, validateInt, validateMs, validateOptions } from '../validate';
+import { blocking } from '../operation';
 
 /**
  * Options of {@link serve}.
@@ -46,7 +47,10 @@ class Slot implements Waitable {
  * Accepts connections on `server` for ever, running `handler(sock)` for each in its own
  * greenthread, at most `concurrency` at once. Each socket is closed when its handler returns
  * or throws; an error in one handler goes to the hub's error handler and does not stop the
- * loop (a peer's reset — ECONNRESET, EPIPE, ECONNABORTED — is not reported). Returns (cleanly) once `server.close()` is called; handlers still running carry on.
+ * loop (a peer's reset — ECONNRESET, EPIPE, ECONNABORTED — is not reported). Returns (cleanly)
+ * once `server.close()` is called; handlers still running carry on. For a graceful stop,
+ * `yield* server.shutdown({ timeoutMs })` closes the server, waits up to timeoutMs for the
+ * handlers serve() runs on it, then kills the rest (their `finally` blocks run).
  *
  * @example
  * ```ts
@@ -56,6 +60,8 @@ class Slot implements Waitable {
  *   const buf = Buffer.allocUnsafe(65536);
  *   for (let n; (n = yield* sock.recvInto(buf)) > 0; ) yield* sock.sendAll(buf.subarray(0, n));
  * }));
+ * // later: stop accepting, give running handlers 5 s, then cut them
+ * yield* server.shutdown({ timeoutMs: 5000 });
  * ```
  */
 export function serve(server: GreenServer, handler: Body<[GreenSocket], unknown>, options: ServeOptions = {}): Operation<void> {
@@ -63,8 +69,7 @@ export function serve(server: GreenServer, handler: Body<[GreenSocket], unknown>
   validateOptions(options, 'serve options', ['concurrency', 'idleTimeoutMs']);
   const concurrency = options.concurrency === undefined ? 1000 : validateInt(options.concurrency, 'concurrency', 1, 0x7fffffff);
   const idleTimeoutMs = options.idleTimeoutMs === undefined ? 0 : validateMs(options.idleTimeoutMs, 'idleTimeoutMs');
-  getHub().requireCurrent('serve()');
-  return serveLoop(server, handler, concurrency, idleTimeoutMs);
+  return blocking(serveLoop(server, handler, concurrency, idleTimeoutMs), 'serve()');
 }
 
 /**
@@ -127,5 +132,6 @@ function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, 
       running--;
       wakeLoop();
     });
+    server.trackHandler(gt); // server.shutdown() waits for it, then kills it
   }
 }

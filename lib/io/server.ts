@@ -2,9 +2,11 @@
  * listen() and GreenServer: a listening socket whose accept() blocks greenthread-style.
  */
 import * as fs from 'node:fs';
-import { closedError, systemError } from '../errors';
+import { GreenletExit, closedError, systemError } from '../errors';
+import type { AnyGreenThread } from '../hub/greenthread';
 import { SUSPEND_OP } from '../hub/instructions';
-import { TimerKind } from '../hub/timers';
+import { TimerKind, timeoutOwner } from '../hub/timers';
+import { Wakeup } from '../sync/wakeup';
 import { E, K, check, native } from '../native';
 import type { Green, Operation } from '../types';
 import { describeValue, validateBoolean, validateInt, validateMs, validateOptions } from '../validate';
@@ -12,6 +14,7 @@ import { type AddressInfo, ipFamily, toAddressInfo, validatePort } from './addre
 import { adoptableSocket } from './adopt';
 import { FdHandle, type FdHandleOptions } from './fd-handle';
 import { GreenSocket } from './socket';
+import { blocking } from '../operation';
 
 /**
  * What to listen on: TCP (`host`, an IP literal, default `127.0.0.1`; `port`, 0 picks a free
@@ -58,6 +61,10 @@ export class GreenServer extends FdHandle {
   readonly #unlinkOnClose: boolean;
   #backingOff = false;
   readonly #onClose: Array<() => void> = [];
+  /** The handler greenthreads serve() runs for this server (for shutdown()). */
+  readonly #handlers = new Set<AnyGreenThread>();
+  /** Where shutdown() waits for handlers to end (made on first use). */
+  #handlerEnded: Wakeup | undefined;
   /** One accept4, skipping connections reset before we took them. */
   readonly #acceptOnce = (): number => {
     let c: number;
@@ -117,7 +124,7 @@ export class GreenServer extends FdHandle {
     const o = validateOptions(options, 'accept options', ['timeoutMs']);
     const timeoutMs = o.timeoutMs === undefined ? -1 : validateMs(o.timeoutMs, 'timeoutMs');
     this.checkOpen();
-    return this.#accept(timeoutMs);
+    return blocking(this.#accept(timeoutMs), 'accept()');
   }
 
   *#accept(timeoutMs: number): Green<GreenSocket> {
@@ -171,6 +178,71 @@ export class GreenServer extends FdHandle {
         /* already gone */
       }
     }
+  }
+
+  /**
+   * Graceful stop (gevent's `stop(timeout)`): stops accepting at once (`close()`), waits up to
+   * `timeoutMs` (default 1000, as gevent's) for the handlers that `serve()` runs on this server
+   * to return, then kills the rest with `GreenletExit` (their `finally` blocks run) and returns
+   * once every one has ended — a handler whose `finally` suspends is waited for; one that
+   * swallows the kill keeps it waiting. `timeoutMs: 0` kills at once; `Infinity` never kills.
+   * Called from one of the server's own handlers, that handler is neither waited for nor killed.
+   *
+   * It lives on the server (not on serve()'s operation) because that is what the program
+   * holds when it decides to stop — the object it listens and closes with — and it covers
+   * every serve() loop on it. It blocks, so it is an operation like every other blocking call;
+   * from async code (a signal handler), run it in a greenthread:
+   * `await spawn(() => server.shutdown({ timeoutMs: 5000 }))`.
+   *
+   * @example
+   * ```ts
+   * const server = listen({ port: 8080 });
+   * spawn(() => serve(server, handler));
+   * process.once('SIGTERM', async () => {
+   *   await spawn(() => server.shutdown({ timeoutMs: 5000 }));
+   *   console.log('every connection finished or was cut');
+   * });
+   * ```
+   */
+  shutdown(options?: { timeoutMs?: number }): Operation<void> {
+    const o = validateOptions(options, 'shutdown options', ['timeoutMs']);
+    const timeoutMs = o.timeoutMs === undefined ? 1000 : validateMs(o.timeoutMs, 'timeoutMs', { allowInfinity: true });
+    return blocking(this.#shutdown(timeoutMs), 'GreenServer.shutdown()');
+  }
+
+  *#shutdown(timeoutMs: number): Green<void> {
+    const me = this.hub.requireCurrent('GreenServer.shutdown()');
+    this.close();
+    const ended = (this.#handlerEnded ??= new Wakeup('GreenServer.shutdown()'));
+    const handlers = this.#handlers;
+    const others = (): number => handlers.size - (handlers.has(me) ? 1 : 0);
+    // Wait for them to return by themselves, until the deadline.
+    const deadline = performance.now() + timeoutMs;
+    const owner = {};
+    while (others() > 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      try {
+        yield* ended.wait(Number.isFinite(left) ? Math.ceil(left) : -1, owner);
+      } catch (e) {
+        if (timeoutOwner(e) !== owner) throw e;
+        break;
+      }
+    }
+    // Kill the rest, then wait for every one to end (a finally block may suspend).
+    if (others() > 0) this.hub.killEach([...handlers].filter((gt) => gt !== me), new GreenletExit('server shut down'));
+    while (others() > 0) yield* ended.wait();
+  }
+
+  /** @internal serve() registers each handler greenthread it starts, for shutdown(). */
+  trackHandler(gt: AnyGreenThread): void {
+    if (gt.dead) return;
+    this.#handlers.add(gt);
+    // An internal hook (links): it does not count as observing an error.
+    gt.links.push(() => {
+      this.#handlers.delete(gt);
+      this.#handlerEnded?.notify();
+    });
   }
 
   /** @internal Runs cb when the server closes (serve() parked at its concurrency limit). */

@@ -15,6 +15,7 @@ import { waitFor } from '../wait-for';
 import { BufferedReader } from './buffered-reader';
 import type { GreenSocket } from './socket';
 import { Role } from './role';
+import { blocking } from '../operation';
 
 /**
  * Options of {@link wrapTls}: Node's `tls.connect` options for a client (`servername`, `ca`,
@@ -65,8 +66,7 @@ export function wrapTls(sock: GreenSocket, options: WrapTlsOptions = {}): Operat
   if (options === null || typeof options !== 'object') throw new TypeError(`wrapTls options must be an object, got ${describeValue(options)}`);
   const handshakeMs = options.handshakeTimeoutMs === undefined ? HANDSHAKE_TIMEOUT_MS : validateMs(options.handshakeTimeoutMs, 'handshakeTimeoutMs');
   const closeMs = options.closeTimeoutMs === undefined ? CLOSE_TIMEOUT_MS : validateMs(options.closeTimeoutMs, 'closeTimeoutMs');
-  getHub().requireCurrent('wrapTls()');
-  return wrapOp(sock, options, handshakeMs, closeMs);
+  return blocking(wrapOp(sock, options, handshakeMs, closeMs), 'wrapTls()');
 }
 
 function* wrapOp(sock: GreenSocket, options: WrapTlsOptions, handshakeMs: number, closeMs: number): Green<GreenTlsSocket> {
@@ -249,7 +249,7 @@ export class GreenTlsSocket implements GreenStream {
 
   /** One line, up to and including '\n'. See GreenSocket.readLine. */
   readLine(options?: ReadUntilOptions): Operation<Buffer> {
-    return this.#in.readUntil('\n', options);
+    return this.#in.readUntil('\n', options, 'readLine()');
   }
 
   /**
@@ -260,7 +260,7 @@ export class GreenTlsSocket implements GreenStream {
     const list = Array.isArray(data) ? (data as readonly Uint8Array[]) : [data as Uint8Array];
     list.forEach((b, i) => validateBytes(b, Array.isArray(data) ? `data[${i}]` : 'data'));
     this.checkOpen();
-    return this.#sendAll(list);
+    return blocking(this.#sendAll(list), 'sendAll()');
   }
 
   *#sendAll(list: readonly Uint8Array[]): Green<void> {

@@ -9,6 +9,7 @@ import { K, native } from '../native';
 import { roleTakenError, systemError } from '../errors';
 import type { Green, Operation } from '../types';
 import { validateBoolean, validateFd, validateMs, validateOptions } from '../validate';
+import { blocking } from '../operation';
 
 /**
  * What `trampoline` waits for: exactly one of `read` / `write`, and an optional timeout.
@@ -83,11 +84,10 @@ export function trampoline(fd: number, options: TrampolineOptions): Operation<vo
   }
   const timeoutMs = options.timeoutMs === undefined ? undefined : validateMs(options.timeoutMs, 'timeoutMs');
   const hub = getHub();
-  hub.requireCurrent('trampoline()');
   const stat = statFd(fd);
   if (stat.isFile() || stat.isDirectory()) {
     throw new TypeError(`trampoline: fd ${fd} is a regular ${stat.isFile() ? 'file' : 'directory'}, which epoll cannot wait on (it is always ready); read it directly, or with tpool`);
   }
-  return trampolineOp(hub.fds, fd, identityOf(stat), write ? 'write' : 'read', timeoutMs);
+  return blocking(trampolineOp(hub.fds, fd, identityOf(stat), write ? 'write' : 'read', timeoutMs), 'trampoline()');
 }
 

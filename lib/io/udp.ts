@@ -10,6 +10,7 @@ import { describeValue, validateBytes, validateInt, validateOneOf, validateOptio
 import { waitFor } from '../wait-for';
 import { type AddressInfo, familyName, ipFamily, toAddressInfo, validatePort } from './address';
 import { FdHandle } from './fd-handle';
+import { blocking } from '../operation';
 
 /**
  * Options of {@link udpSocket}: bind to `{ host, port }` (host an IP literal, default
@@ -100,7 +101,7 @@ export class GreenUdpSocket extends FdHandle {
     validatePort(port, 'port', 1);
     if (typeof host !== 'string') throw new TypeError(`host must be a string, got ${describeValue(host)}`);
     this.checkOpen();
-    return this.#sendTo(buf, port, host);
+    return blocking(this.#sendTo(buf, port, host), 'sendTo()');
   }
 
   *#sendTo(buf: Uint8Array, port: number, host: string): Green<number> {
@@ -125,7 +126,7 @@ export class GreenUdpSocket extends FdHandle {
   recvFrom(max = 65536): Operation<Datagram> {
     validateInt(max, 'max', 1, 0x7fffffff);
     this.checkOpen();
-    return this.#recvFrom(max);
+    return blocking(this.#recvFrom(max), 'recvFrom()');
   }
 
   *#recvFrom(max: number): Green<Datagram> {

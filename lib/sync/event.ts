@@ -1,10 +1,10 @@
 /**
  * Event: a value (or an error) sent once, waited for by any number of greenthreads.
  */
-import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
 import { timeoutOf } from '../validate';
 import { WaitList } from './wait-list';
+import { blocking } from '../operation';
 
 /**
  * Sent once (a second send is an error), waited for by many. Waiters wake in the order they
@@ -58,8 +58,7 @@ export class Event<T = void> {
    */
   wait(options?: { timeoutMs?: number }): Operation<T> {
     const timeoutMs = timeoutOf(options, 'Event.wait options');
-    getHub().requireCurrent('Event.wait()');
-    return this.#wait(timeoutMs);
+    return blocking(this.#wait(timeoutMs), 'Event.wait()');
   }
 
   *#wait(timeoutMs: number): Green<T> {

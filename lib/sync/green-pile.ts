@@ -2,13 +2,13 @@
  * GreenPile: jobs spawned into a pool, results taken in spawn order (eventlet's GreenPile).
  */
 import { type AnyGreenThread } from '../hub/greenthread';
-import { getHub } from '../hub/hub';
 import type { GreenIterator } from './green-iterator';
 import { GreenPool } from './green-pool';
 import { spawn } from '../spawn';
 import type { Body, Green, Operation } from '../types';
 import { describeValue, validateFunction } from '../validate';
 import { WaitList } from './wait-list';
+import { blocking } from '../operation';
 
 /**
  * A job's place in spawn order, taken when spawn is called: the job itself may still wait for
@@ -66,8 +66,7 @@ export class GreenPile<T = unknown> implements GreenIterator<T> {
    */
   spawn<A extends unknown[]>(fn: Body<A, T>, ...args: A): Operation<void> {
     validateFunction(fn, 'fn');
-    getHub().requireCurrent('GreenPile.spawn()');
-    return this.#spawnOp(fn, args);
+    return blocking(this.#spawnOp(fn, args), 'GreenPile.spawn()');
   }
 
   *#spawnOp<A extends unknown[]>(fn: Body<A, T>, args: A): Green<void> {
@@ -102,8 +101,7 @@ export class GreenPile<T = unknown> implements GreenIterator<T> {
    * ```
    */
   next(): Operation<IteratorResult<T, undefined>> {
-    getHub().requireCurrent('GreenPile.next()');
-    return this.#nextOp();
+    return blocking(this.#nextOp(), 'GreenPile.next()');
   }
 
   *#nextOp(): Green<IteratorResult<T, undefined>> {

@@ -9,6 +9,7 @@ import { spawn } from '../spawn';
 import type { Body, Green, Operation } from '../types';
 import { describeValue, validateFunction, validateInt } from '../validate';
 import { WaitList } from './wait-list';
+import { blocking } from '../operation';
 
 
 /** Calls cb when gt ends, without counting as observing its error (link() would). */
@@ -161,8 +162,7 @@ export class GreenPool {
    */
   spawn<A extends unknown[], T>(fn: Body<A, T>, ...args: A): Operation<GreenThread<T>> {
     validateFunction(fn, 'fn');
-    getHub().requireCurrent('GreenPool.spawn()');
-    return this.#spawnOp(fn, args);
+    return blocking(this.#spawnOp(fn, args), 'GreenPool.spawn()');
   }
 
   *#spawnOp<A extends unknown[], T>(fn: Body<A, T>, args: A): Green<GreenThread<T>> {
@@ -184,8 +184,7 @@ export class GreenPool {
    */
   spawnN<A extends unknown[]>(fn: Body<A, unknown>, ...args: A): Operation<void> {
     validateFunction(fn, 'fn');
-    getHub().requireCurrent('GreenPool.spawnN()');
-    return this.#spawnNOp(fn, args);
+    return blocking(this.#spawnNOp(fn, args), 'GreenPool.spawnN()');
   }
 
   *#spawnNOp<A extends unknown[]>(fn: Body<A, unknown>, args: A): Green<void> {
@@ -348,8 +347,7 @@ class MapIterator<I, R> implements GreenIterator<R> {
   }
 
   next(): Operation<IteratorResult<R, undefined>> {
-    getHub().requireCurrent('GreenIterator.next()');
-    return this.#nextOp();
+    return blocking(this.#nextOp(), 'GreenIterator.next()');
   }
 
   *#nextOp(): Green<IteratorResult<R, undefined>> {

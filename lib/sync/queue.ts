@@ -14,6 +14,7 @@ import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
 import { timeoutOf, validateFunction, validateInt, validateOptions } from '../validate';
 import { WaitList } from './wait-list';
+import { blocking } from '../operation';
 
 /** The storage discipline of a queue. */
 interface Store<T> {
@@ -292,8 +293,7 @@ abstract class BaseQueue<T> {
    */
   put(item: T, options?: { timeoutMs?: number }): Operation<void> {
     const timeoutMs = timeoutOf(options, 'queue options');
-    getHub().requireCurrent('Queue.put()');
-    return this.maxsize === 0 ? this.#putRendezvous(item, timeoutMs) : this.#put(item, timeoutMs);
+    return blocking(this.maxsize === 0 ? this.#putRendezvous(item, timeoutMs) : this.#put(item, timeoutMs), 'Queue.put()');
   }
 
   *#put(item: T, timeoutMs: number): Green<void> {
@@ -341,8 +341,7 @@ abstract class BaseQueue<T> {
    */
   get(options?: { timeoutMs?: number }): Operation<T> {
     const timeoutMs = timeoutOf(options, 'queue options');
-    getHub().requireCurrent('Queue.get()');
-    return this.maxsize === 0 ? this.#getRendezvous(timeoutMs) : this.#get(timeoutMs);
+    return blocking(this.maxsize === 0 ? this.#getRendezvous(timeoutMs) : this.#get(timeoutMs), 'Queue.get()');
   }
 
   *#get(timeoutMs: number): Green<T> {
@@ -406,8 +405,7 @@ abstract class BaseQueue<T> {
    */
   join(options?: { timeoutMs?: number }): Operation<void> {
     const timeoutMs = timeoutOf(options, 'queue options');
-    getHub().requireCurrent('Queue.join()');
-    return this.#join(timeoutMs);
+    return blocking(this.#join(timeoutMs), 'Queue.join()');
   }
 
   *#join(timeoutMs: number): Green<void> {

@@ -8,6 +8,7 @@ import { bodyOperation, spawn } from '../spawn';
 import type { Body, Green, Operation, SpawnOptions } from '../types';
 import { validateFunction } from '../validate';
 import { WaitList } from './wait-list';
+import { blocking } from '../operation';
 
 
 /**
@@ -43,8 +44,7 @@ export interface Scope {
  */
 export function scope<T>(body: Body<[Scope], T>): Operation<T> {
   validateFunction(body, 'body');
-  getHub().requireCurrent('scope()');
-  return scopeOp(body);
+  return blocking(scopeOp(body), 'scope()');
 }
 
 function* scopeOp<T>(body: Body<[Scope], T>): Green<T> {

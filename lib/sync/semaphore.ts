@@ -5,10 +5,10 @@
  * arrives later never overtakes one that waits. A waiter killed after it was handed the permit
  * but before it resumed gives the permit back.
  */
-import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
 import { describeValue, timeoutOf, validateInt } from '../validate';
 import { WaitList } from './wait-list';
+import { blocking } from '../operation';
 
 /**
  * A counting semaphore: `acquire()` takes a permit, waiting while there is none.
@@ -51,8 +51,7 @@ export class Semaphore {
    */
   acquire(options?: { timeoutMs?: number }): Operation<boolean> {
     const timeoutMs = timeoutOf(options, 'acquire options');
-    getHub().requireCurrent('acquire()');
-    return this.#acquire(timeoutMs);
+    return blocking(this.#acquire(timeoutMs), 'acquire()');
   }
 
   *#acquire(timeoutMs: number): Green<boolean> {
@@ -90,8 +89,7 @@ export class Semaphore {
     if (op === null || typeof op !== 'object' || typeof (op as Operation<T>)[Symbol.iterator] !== 'function') {
       throw new TypeError(`withLock needs an operation (a generator or other iterable), got ${describeValue(op)}`);
     }
-    getHub().requireCurrent('withLock()');
-    return this.#withLock(op);
+    return blocking(this.#withLock(op), 'withLock()');
   }
 
   *#withLock<T>(op: Operation<T>): Green<T> {

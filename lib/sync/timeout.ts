@@ -5,6 +5,7 @@ import { getHub } from '../hub/hub';
 import { TimerKind } from '../hub/timers';
 import type { Green, Operation } from '../types';
 import { describeValue, validateMs } from '../validate';
+import { blocking } from '../operation';
 
 /**
  * Runs op in the calling greenthread; past `ms`, a TimeoutError (`code: 'ETIMEDOUT'`) is thrown
@@ -25,8 +26,7 @@ export function withTimeout<T>(ms: number, op: Operation<T>): Operation<T> {
   if (op === null || typeof op !== 'object' || typeof (op as Operation<T>)[Symbol.iterator] !== 'function') {
     throw new TypeError(`withTimeout needs an operation (a generator or other iterable), got ${describeValue(op)}`);
   }
-  getHub().requireCurrent('withTimeout()');
-  return withTimeoutOp(ms, op);
+  return blocking(withTimeoutOp(ms, op), 'withTimeout()');
 }
 
 /** @internal withTimeout after its checks; `message` names what timed out. */

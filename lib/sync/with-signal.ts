@@ -5,6 +5,7 @@ import { NO_ERROR } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
 import type { Green, Operation } from '../types';
 import { describeValue } from '../validate';
+import { blocking } from '../operation';
 
 /**
  * Runs op in the calling greenthread until `signal` aborts; then the signal's reason is thrown
@@ -23,8 +24,7 @@ export function withSignal<T>(signal: AbortSignal, op: Operation<T>): Operation<
   if (op === null || typeof op !== 'object' || typeof (op as Operation<T>)[Symbol.iterator] !== 'function') {
     throw new TypeError(`withSignal needs an operation (a generator or other iterable), got ${describeValue(op)}`);
   }
-  getHub().requireCurrent('withSignal()');
-  return withSignalOp(signal, op);
+  return blocking(withSignalOp(signal, op), 'withSignal()');
 }
 
 function* withSignalOp<T>(signal: AbortSignal, op: Operation<T>): Green<T> {
