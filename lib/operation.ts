@@ -34,31 +34,48 @@ export function operationSite(op: unknown): string | undefined {
 }
 
 /** An operation that is never run: reported when it is collected. */
-const neverRun = new FinalizationRegistry<{ what: string; site: string }>(({ what, site }) => {
+const neverRun = new FinalizationRegistry<{ what: string; site: Site }>(({ what, site }) => {
   getHub().warn(`${what} created at ${site} was never run: write \`yield* ${what.replace(/\(\)$/, '(…)')}\` (with the star) to run it`);
 });
 
-/** The first frame outside greenhub of the current stack: "file:line:column". */
-function userSite(): string {
-  const holder: { stack?: string } = {};
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 12;
-  Error.captureStackTrace(holder, blocking);
-  Error.stackTraceLimit = limit;
-  const frames = (holder.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
-  const own = __dirname;
-  const user = frames.find((f) => !f.includes(own) && !f.includes('node:internal'));
-  return (user ?? frames[0] ?? 'an unknown place').replace(/^.*\((.*)\)$/, '$1');
+/**
+ * Where an operation was made: the stack is captured at once (cheap: V8 keeps its frames) and
+ * formatted only when a report or dump reads it, so debug mode costs microseconds, not tens.
+ */
+class Site {
+  readonly #holder: { stack?: string } = {};
+  #text: string | undefined;
+
+  constructor() {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 6; // the user's frame is within the first few: greenhub calls are shallow
+    Error.captureStackTrace(this.#holder, blocking);
+    Error.stackTraceLimit = limit;
+  }
+
+  /** The first frame outside greenhub: "file:line:column". */
+  toString(): string {
+    if (this.#text === undefined) {
+      const frames = (this.#holder.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
+      const user = frames.find((f) => !f.includes(__dirname) && !f.includes('node:internal'));
+      this.#text = (user ?? frames[0] ?? 'an unknown place').replace(/^.*\((.*)\)$/, '$1');
+    }
+    return this.#text;
+  }
 }
 
 /** A debug-mode operation: the real one, plus where it was made and whether it ever ran. */
 class Traced<T> implements Operation<T> {
-  readonly [SITE]: string;
+  readonly #site = new Site();
   #ran = false;
 
   constructor(readonly inner: Operation<T>, readonly what: string) {
-    this[SITE] = userSite();
-    neverRun.register(this, { what, site: this[SITE] }, this);
+    neverRun.register(this, { what, site: this.#site }, this);
+  }
+
+  /** Where it was made (read by the hub for a `yield op` without the star). */
+  get [SITE](): string {
+    return String(this.#site);
   }
 
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
@@ -71,7 +88,7 @@ class Traced<T> implements Operation<T> {
     if (gt === undefined) return it;
     // dump() shows where the greenthread waits: this operation's site, while it runs.
     const prev = gt.opSite;
-    gt.opSite = this[SITE];
+    gt.opSite = this.#site;
     const restore = <R>(r: R): R => {
       gt.opSite = prev;
       return r;

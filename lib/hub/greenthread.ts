@@ -110,7 +110,7 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
   /** @internal greenthread-local values, by local() object */ locals: WeakMap<object, Record<PropertyKey, unknown>> | undefined;
   /** @internal */ switches = 0;
   /** @internal */ runTimeMs = 0;
-  /** @internal debug mode: where the operation it is suspended in was created */ opSite: string | undefined;
+  /** @internal debug mode: where the operation it is suspended in was created */ opSite: { toString(): string } | undefined;
   /** @internal debug mode: when it last suspended (performance.now()) */ suspendedAt = 0;
 
   /** @internal use spawn() */

@@ -218,7 +218,7 @@ export function infoOf(gt: AnyGreenThread, t: number): GreenThreadInfo {
   // Debug mode: since when, and where, it waits (a running or unstarted one waits nowhere).
   if (gt.hub.debug && gt.state !== State.New && gt.state !== State.Running) {
     if (gt.suspendedAt > 0) info.since = Math.max(0, t - gt.suspendedAt);
-    if (gt.opSite) info.waitSite = gt.opSite;
+    if (gt.opSite) info.waitSite = String(gt.opSite);
   }
   return info;
 }
