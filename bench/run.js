@@ -30,6 +30,7 @@ const SERVERS = {
   ['greenhub x' + CORES]: (mode) => ['node', [path.join(__dirname, 'servers/greenhub-server.js'), mode, '--threads', String(CORES)]],
   'node net': (mode) => ['node', [path.join(__dirname, 'servers/node-net-server.js'), mode]],
   'node http': (mode) => ['node', [path.join(__dirname, 'servers/node-http-server.js'), mode]],
+  'greenhub http': (mode) => ['node', [path.join(__dirname, 'servers/greenhub-http-server.js'), mode]],
   eventlet: (mode) => [PYTHON, [path.join(__dirname, 'servers/eventlet_server.py'), mode]],
   gevent: (mode) => [PYTHON, [path.join(__dirname, 'servers/gevent_server.py'), mode]],
 };
@@ -49,13 +50,14 @@ for (const [impl, mod] of [['eventlet', 'eventlet'], ['gevent', 'gevent']]) {
 const WORKLOADS = [
   { name: 'echo 64 B, 50 conns', mode: 'echo', conns: 50, impls: ['greenhub', 'node net', ...python] },
   { name: 'echo 64 B, 1 conn', mode: 'echo', conns: 1, impls: ['greenhub', 'node net'] },
-  { name: 'hello (conn per request), 50 conns', mode: 'hello', conns: 50, impls: ['greenhub', 'node net', 'node http', ...python] },
-  { name: 'keepalive HTTP/1.1, 50 conns', mode: 'keepalive', conns: 50, impls: ['greenhub', 'node net', 'node http', ...python] },
+  { name: 'hello (conn per request), 50 conns', mode: 'hello', conns: 50, impls: ['greenhub', 'node net', 'node http', 'greenhub http', ...python] },
+  { name: 'keepalive HTTP/1.1, 50 conns', mode: 'keepalive', conns: 50, impls: ['greenhub', 'node net', 'node http', 'greenhub http', ...python] },
 ];
 if (BEFORE) for (const w of WORKLOADS) if (w.mode !== 'hello') w.impls.splice(1, 0, 'greenhub before');
 
 if (!QUICK) {
   WORKLOADS.push({ name: 'echo 64 B, 1000 conns', mode: 'echo', conns: 1000, impls: ['greenhub', 'node net'] });
+  WORKLOADS.push({ name: 'keepalive HTTP/1.1, 1000 conns', mode: 'keepalive', conns: 1000, impls: ['greenhub', 'node net', 'node http', 'greenhub http'] });
   WORKLOADS.push({ name: 'echo 64 B, 200 conns, scale-out', mode: 'echo', conns: 200, impls: ['greenhub', 'greenhub x' + CORES], unpinned: true });
 }
 

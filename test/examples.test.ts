@@ -95,3 +95,16 @@ describe('examples/echo-server.ts and echo-client.ts', () => {
     expect(out.trim().split('\n')).toEqual(['echo: hello', 'echo: green world']);
   });
 });
+
+describe('examples/http-adopt.ts', () => {
+  it('answers the adopted route from a greenthread and the others as plain Node', async () => {
+    const port = await startExample('http-adopt.ts');
+    const curl = (args: string[], input?: Buffer): string =>
+      execFileSync('curl', ['-s', '--max-time', '10', ...args], { encoding: 'utf8', input });
+    expect(curl(['-d', 'hello, green world', `http://127.0.0.1:${port}/upper`])).toBe('HELLO, GREEN WORLD');
+    expect(await get(port, '/other')).toEqual({ status: 200, body: 'Hello, world!' });
+    // A body past the route's maxBytes: 413.
+    const big = Buffer.alloc(2 << 20, 'a');
+    expect(curl(['-o', '/dev/null', '-w', '%{http_code}', '--data-binary', '@-', `http://127.0.0.1:${port}/upper`], big)).toBe('413');
+  });
+});
