@@ -26,7 +26,7 @@ function injected(): Error {
 describe('a throw at each step releases the role', () => {
   const steps: Array<{ step: string; inject: () => void; op: (a: GreenSocket) => Generator<unknown, unknown, unknown> }> = [
     { step: 'send', inject: () => vi.spyOn(native, 'send').mockImplementationOnce(() => { throw injected(); }), op: (a) => a.sendAll(Buffer.from('x')) as never },
-    { step: 'sendmsg', inject: () => vi.spyOn(native, 'sendv').mockImplementationOnce(() => { throw injected(); }), op: (a) => a.sendAll([Buffer.from('x'), Buffer.from('y')]) as never },
+    { step: 'sendmsg', inject: () => vi.spyOn(native, 'sendv').mockImplementationOnce(() => { throw injected(); }), op: (a) => a.sendAll([Buffer.alloc(3000), Buffer.alloc(3000)]) as never }, // > 4 KiB: the writev path
     { step: 'read', inject: () => vi.spyOn(native, 'read').mockImplementationOnce(() => { throw injected(); }), op: (a) => a.recv() as never },
     { step: 'park', inject: () => vi.spyOn(getHub().fds, 'park').mockImplementationOnce(() => { throw injected(); }), op: (a) => a.recv() as never },
   ];
