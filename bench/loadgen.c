@@ -4,9 +4,11 @@
  *   echo       64-byte ping-pong (or --size) on persistent connections
  *   keepalive  HTTP/1.1 GET on persistent connections, response read by Content-Length
  *   hello      HTTP/1.0 GET, one connection per request: connect, send, read to EOF, close
+ *   post       HTTP/1.1 POST of a --size byte body (default 4096 in this mode) on persistent
+ *              connections, the echoed response read by Content-Length
  * Prints one JSON line: ops, seconds, ops_per_s, p50_us, p99_us, errors.
  *
- * usage: loadgen --port P --mode echo|keepalive|hello [--conns N] [--seconds S] [--size B]
+ * usage: loadgen --port P --mode echo|keepalive|hello|post [--conns N] [--seconds S] [--size B]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,7 +29,7 @@
 #define HIST_US 2000000 /* latencies up to 2 s, 1 µs resolution */
 #define BUF 8192
 
-enum { ECHO, KEEPALIVE, HELLO };
+enum { ECHO, KEEPALIVE, HELLO, POST };
 
 struct conn {
   int fd;
@@ -46,6 +48,8 @@ static int mode, port, size = 64;
 static char payload[65536];
 static const char *get11 = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 static const char *get10 = "GET / HTTP/1.0\r\n\r\n";
+static char post[65536 + 128];
+static int post_len;
 static int epfd;
 
 static uint64_t now_ns(void) {
@@ -88,6 +92,7 @@ static int send_request(struct conn *c) {
   int n;
   if (mode == ECHO) { p = payload; n = size; c->want = size; }
   else if (mode == KEEPALIVE) { p = get11; n = (int)strlen(get11); c->body_left = -1; c->hdr_len = 0; }
+  else if (mode == POST) { p = post; n = post_len; c->body_left = -1; c->hdr_len = 0; }
   else { p = get10; n = (int)strlen(get10); }
   c->t0 = now_ns();
   ssize_t w = write(c->fd, p, n);
@@ -120,7 +125,7 @@ static int http_consume(struct conn *c, const char *buf, int n) {
 }
 
 int main(int argc, char **argv) {
-  int nconns = 50;
+  int nconns = 50, size_given = 0;
   double seconds = 5;
   const char *m = "echo";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -128,15 +133,21 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--conns")) nconns = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--mode")) m = argv[i + 1];
-    else if (!strcmp(argv[i], "--size")) size = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--size")) { size = atoi(argv[i + 1]); size_given = 1; }
   }
   if (port <= 0 || nconns <= 0 || nconns > MAX_CONNS || size <= 0 || size > (int)sizeof payload || seconds <= 0 || seconds > 600) {
-    fprintf(stderr, "usage: loadgen --port P --mode echo|keepalive|hello [--conns N<=%d] [--seconds S<=600] [--size B]\n", MAX_CONNS);
+    fprintf(stderr, "usage: loadgen --port P --mode echo|keepalive|hello|post [--conns N<=%d] [--seconds S<=600] [--size B]\n", MAX_CONNS);
     return 2;
   }
-  mode = !strcmp(m, "echo") ? ECHO : !strcmp(m, "keepalive") ? KEEPALIVE : !strcmp(m, "hello") ? HELLO : -1;
+  mode = !strcmp(m, "echo") ? ECHO : !strcmp(m, "keepalive") ? KEEPALIVE : !strcmp(m, "hello") ? HELLO : !strcmp(m, "post") ? POST : -1;
   if (mode < 0) { fprintf(stderr, "unknown mode %s\n", m); return 2; }
   memset(payload, 'x', sizeof payload);
+  if (mode == POST) {
+    if (!size_given) size = 4096;
+    post_len = snprintf(post, sizeof post, "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n", size);
+    memcpy(post + post_len, payload, size);
+    post_len += size;
+  }
   hist = calloc(HIST_US, sizeof *hist);
   epfd = epoll_create1(EPOLL_CLOEXEC);
   for (int i = 0; i < nconns; i++) {
@@ -173,7 +184,7 @@ int main(int argc, char **argv) {
         if (mode == ECHO) {
           c->want -= (int)r;
           if (c->want <= 0) { record(c->t0); if (send_request(c) < 0) errors++; }
-        } else if (mode == KEEPALIVE) {
+        } else if (mode == KEEPALIVE || mode == POST) {
           if (http_consume(c, buf, (int)r)) { record(c->t0); if (send_request(c) < 0) errors++; }
         }
         /* A short read drained the socket, unless the peer also closed (hello: data and FIN

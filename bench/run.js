@@ -58,6 +58,7 @@ if (BEFORE) for (const w of WORKLOADS) if (w.mode !== 'hello') w.impls.splice(1,
 if (!QUICK) {
   WORKLOADS.push({ name: 'echo 64 B, 1000 conns', mode: 'echo', conns: 1000, impls: ['greenhub', 'node net'] });
   WORKLOADS.push({ name: 'keepalive HTTP/1.1, 1000 conns', mode: 'keepalive', conns: 1000, impls: ['greenhub', 'node net', 'node http', 'greenhub http'] });
+  WORKLOADS.push({ name: 'POST 4 KiB echo HTTP/1.1, 50 conns', mode: 'post', conns: 50, impls: ['node http', 'greenhub http'] });
   WORKLOADS.push({ name: 'echo 64 B, 200 conns, scale-out', mode: 'echo', conns: 200, impls: ['greenhub', 'greenhub x' + CORES], unpinned: true });
 }
 
@@ -193,7 +194,7 @@ async function main() {
         rounds: rs,
       });
     }
-    const base = rows.find((r) => r.impl === 'node net') ?? rows.find((r) => r.impl === 'greenhub');
+    const base = rows.find((r) => r.impl === 'node net') ?? rows.find((r) => r.impl === 'node http') ?? rows.find((r) => r.impl === 'greenhub');
     for (const r of rows) {
       r.ops_ratio = base ? r.ops_per_s / base.ops_per_s : null;
       r.cpu_ratio = base && r.cpu_us_per_op && base.cpu_us_per_op ? r.cpu_us_per_op / base.cpu_us_per_op : null;
@@ -238,7 +239,8 @@ function render(res) {
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const w of res.workloads) {
     for (const r of w.rows) {
-      lines.push(`| ${w.name} | ${r.impl} | ${fmt(r.ops_per_s)} (${fmt(r.ops_min)}–${fmt(r.ops_max)}) | ${fmt(r.ops_ratio, 2)} | ${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.cpu_us_per_op, 2)} | ${fmt(r.cpu_ratio, 2)} |`);
+      const name = w.baseline && w.baseline !== 'node net' ? `${w.name} (ratios × ${w.baseline})` : w.name;
+      lines.push(`| ${name} | ${r.impl} | ${fmt(r.ops_per_s)} (${fmt(r.ops_min)}–${fmt(r.ops_max)}) | ${fmt(r.ops_ratio, 2)} | ${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.cpu_us_per_op, 2)} | ${fmt(r.cpu_ratio, 2)} |`);
     }
   }
   lines.push('');
