@@ -1,12 +1,12 @@
 /**
- * The seed's second example — "non-blocking IO by using epoll" — ported to greenhub's low-level
- * `Poller`: one thread, one epoll loop, a hand-written state machine per connection. It is the
- * style greenthreads exist to replace (compare examples/hello-server.ts, when it lands).
+ * The classic Python epoll tutorial's "non-blocking IO by using epoll" server, ported to
+ * greenhub's low-level `Poller`: one thread, one epoll loop, a hand-written state machine per
+ * connection. It is the style greenthreads exist to replace (compare examples/hello-server.ts).
  *
  * Run:  npx tsx examples/epoll-server.ts      (PORT=9000 to change the port)
  * Try:  curl http://127.0.0.1:8080/
  *
- * Python's socket module does the syscalls in the seed; here they come from greenhub's own
+ * Python's socket module does the syscalls in the tutorial; here they come from greenhub's own
  * syscall layer (lib/native), which returns -errno instead of raising.
  */
 import { Poller } from '../lib';

@@ -1,5 +1,5 @@
 /**
- * The seed's first example — the blocking web server — written with greenhub. The code reads
+ * The classic blocking web server of Python's epoll tutorial, written with greenhub. The code reads
  * like the blocking original (accept, recv until the blank line, send, close), but each
  * connection runs in its own greenthread, so it serves many clients at once.
  *

@@ -1,5 +1,5 @@
 /**
- * The seed's hello server as an HTTP handler: serveHttp() parses each request, keeps the
+ * The hello server (examples/hello-server.ts) as an HTTP handler: serveHttp() parses each request, keeps the
  * connection alive between requests, and runs the handler — plain blocking-style code — in
  * the connection's greenthread. POST /echo shows a body read the same way.
  *
