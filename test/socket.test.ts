@@ -140,6 +140,26 @@ describe('sendAll', () => {
     expect(r).toEqual({ same: true, read: total, written: total });
   });
 
+  it('writes a small array (copied into one write, up to 4 KiB in all) in order, at and just past the bound', async () => {
+    const { port, stop } = echoServer();
+    const small = [Buffer.from('head\r\n'), Buffer.alloc(0), new Uint8Array([0x61, 0x62]), payload(4096 - 8)]; // 4096 in all
+    const large = [...small, Buffer.from('!')]; // 4097: the writev path
+    const r = await run(function* () {
+      const sock = yield* connect({ port, host: '127.0.0.1' });
+      const out: boolean[] = [];
+      for (const parts of [small, large]) {
+        const total = parts.reduce((n, b) => n + b.length, 0);
+        yield* sock.sendAll(parts);
+        out.push((yield* sock.readExactly(total)).equals(Buffer.concat(parts)));
+      }
+      const written = sock.bytesWritten;
+      sock.close();
+      return { out, written };
+    });
+    stop();
+    expect(r).toEqual({ out: [true, true], written: 4096 + 4097 });
+  });
+
   it('completes 64 MiB to a slow reader without growing memory by more than the payload', async () => {
     const server = listen({ port: 0 });
     const port = server.address().port;

@@ -333,7 +333,8 @@ export abstract class FdStream extends FdHandle implements GreenStream {
 
   /**
    * Sends every byte of `data`, or of each buffer of an array in order (one writev per batch,
-   * no copy of the caller's buffers), waiting as the peer reads. A closed peer is `EPIPE` or
+   * no copy of the caller's buffers; an array of at most 4 KiB in all is copied into one write,
+   * which is cheaper there), waiting as the peer reads. A closed peer is `EPIPE` or
    * `ECONNRESET`, never a SIGPIPE.
    *
    * @example
