@@ -80,7 +80,7 @@ bench/loadgen: bench/loadgen.c
 	$(CC) -O2 -Wall -Wextra -o $@ $<
 
 bench: build bench/loadgen
-	-scripts/apt-ensure.sh taskset:util-linux
+	-scripts/apt-ensure.sh taskset:util-linux wrk:wrk
 	-/usr/bin/python3 -c 'import eventlet, gevent' 2>/dev/null || \
 	  scripts/apt-ensure.sh eventlet-missing:python3-eventlet gevent-missing:python3-gevent || true
 	node bench/run.js

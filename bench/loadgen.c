@@ -6,7 +6,10 @@
  *   hello      HTTP/1.0 GET, one connection per request: connect, send, read to EOF, close
  *   post       HTTP/1.1 POST of a --size byte body (default 4096 in this mode) on persistent
  *              connections, the echoed response read by Content-Length
- * Prints one JSON line: ops, seconds, ops_per_s, p50_us, p99_us, errors.
+ * Prints one JSON line: ops, seconds, ops_per_s, p50_us, p99_us, errors, and waiting_max_us:
+ * the age of the oldest request still unanswered when the run ends, and stalled: how many had
+ * waited over a second. The percentiles count
+ * answered requests only; a server that leaves some connections waiting shows it there.
  *
  * usage: loadgen --port P --mode echo|keepalive|hello|post [--conns N] [--seconds S] [--size B]
  */
@@ -193,15 +196,22 @@ int main(int argc, char **argv) {
       }
     }
   }
-  double secs = (now_ns() - start) / 1e9;
+  uint64_t stop = now_ns(), waiting_max = 0, stalled = 0;
+  for (int i = 0; i < nconns; i++) {
+    if (conns[i].want == -1 || !conns[i].t0) continue;
+    uint64_t age = stop - conns[i].t0;
+    if (age > waiting_max) waiting_max = age;
+    if (age > 1000000000ull) stalled++;
+  }
+  double secs = (stop - start) / 1e9;
   uint64_t p50 = 0, p99 = 0, acc = 0;
   for (uint64_t us = 0; us < HIST_US && ops > 0; us++) {
     acc += hist[us];
     if (!p50 && acc * 2 >= ops) p50 = us ? us : 1;
     if (!p99 && acc * 100 >= ops * 99) { p99 = us ? us : 1; break; }
   }
-  printf("{\"ops\":%llu,\"seconds\":%.3f,\"ops_per_s\":%.1f,\"p50_us\":%llu,\"p99_us\":%llu,\"errors\":%llu}\n",
+  printf("{\"ops\":%llu,\"seconds\":%.3f,\"ops_per_s\":%.1f,\"p50_us\":%llu,\"p99_us\":%llu,\"errors\":%llu,\"waiting_max_us\":%llu,\"stalled\":%llu}\n",
          (unsigned long long)ops, secs, ops / secs, (unsigned long long)p50, (unsigned long long)p99,
-         (unsigned long long)errors);
+         (unsigned long long)errors, (unsigned long long)(waiting_max / 1000), (unsigned long long)stalled);
   return 0;
 }

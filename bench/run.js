@@ -6,6 +6,7 @@ const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const clients = require('./clients');
 
 const ROOT = path.resolve(__dirname, '..');
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -59,17 +60,25 @@ if (!QUICK) {
   WORKLOADS.push({ name: 'echo 64 B, 1000 conns', mode: 'echo', conns: 1000, impls: ['greenhub', 'node net'] });
   WORKLOADS.push({ name: 'keepalive HTTP/1.1, 1000 conns', mode: 'keepalive', conns: 1000, impls: ['greenhub', 'node net', 'node http', 'greenhub http'] });
   WORKLOADS.push({ name: 'POST 4 KiB echo HTTP/1.1, 50 conns', mode: 'post', conns: 50, impls: ['node http', 'greenhub http'] });
+  // The same keep-alive hello, driven by load generators nobody here wrote.
+  for (const client of ['wrk', 'autocannon']) {
+    if (clients.available(client)) {
+      WORKLOADS.push({ name: `keepalive hello via ${client}, 50 conns`, mode: 'keepalive', client, conns: 50, impls: ['node http', 'greenhub http'] });
+    } else notes.push(`${client}: skipped (not installed)`);
+  }
   WORKLOADS.push({ name: 'echo 64 B, 200 conns, scale-out', mode: 'echo', conns: 200, impls: ['greenhub', 'greenhub x' + CORES], unpinned: true });
 }
 
-// BENCH_ONLY=keepalive (a mode): just those workloads, and no micro benchmarks.
+// BENCH_ONLY=keepalive (a mode, or a client: wrk, autocannon): just those workloads, and no
+// micro benchmarks.
 const ONLY = process.env.BENCH_ONLY;
-if (ONLY) WORKLOADS.splice(0, WORKLOADS.length, ...WORKLOADS.filter((w) => w.mode === ONLY));
+if (ONLY) WORKLOADS.splice(0, WORKLOADS.length, ...WORKLOADS.filter((w) => w.mode === ONLY || w.client === ONLY));
 
+/** [utime, stime] of a process, all threads, in clock ticks. */
 function cpuTicks(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime, all threads
+  return [Number(fields[11]), Number(fields[12])];
 }
 
 function startServer(impl, mode, pinned) {
@@ -92,7 +101,8 @@ function startServer(impl, mode, pinned) {
   });
 }
 
-function loadgen(port, mode, conns, seconds, pinned) {
+function loadgen(port, mode, conns, seconds, pinned, client) {
+  if (client) return clients[client](port, conns, seconds, pinned && PIN);
   const args = ['--port', String(port), '--mode', mode, '--conns', String(conns), '--seconds', String(seconds)];
   const [cmd, a] = pinned && PIN ? ['taskset', ['-c', '1', LOADGEN, ...args]] : [LOADGEN, args];
   return JSON.parse(execFileSync(cmd, a, { encoding: 'utf8', timeout: (seconds + 30) * 1000 }).trim());
@@ -102,11 +112,15 @@ async function measure(impl, w) {
   const pinned = !w.unpinned;
   const { child, port } = await startServer(impl, w.mode, pinned);
   try {
-    loadgen(port, w.mode, w.conns, WARMUP, pinned); // JIT and connection warm-up
+    loadgen(port, w.mode, w.conns, w.client ? 1 : WARMUP, pinned, w.client); // JIT and connection warm-up (wrk counts whole seconds)
     const before = cpuTicks(child.pid);
-    const r = loadgen(port, w.mode, w.conns, SECONDS, pinned);
-    const ticks = cpuTicks(child.pid) - before;
-    r.cpu_us_per_op = r.ops > 0 ? (ticks * (1e6 / CLK_TCK)) / r.ops : null;
+    const r = loadgen(port, w.mode, w.conns, SECONDS, pinned, w.client);
+    const after = cpuTicks(child.pid);
+    const perOp = (ticks) => (r.ops > 0 ? (ticks * (1e6 / CLK_TCK)) / r.ops : null);
+    r.cpu_us_per_op = perOp(after[0] - before[0] + after[1] - before[1]);
+    // user (JS, V8, the addon) against system (the kernel: syscalls, loopback TCP)
+    r.cpu_user_us_per_op = perOp(after[0] - before[0]);
+    r.cpu_sys_us_per_op = perOp(after[1] - before[1]);
     return r;
   } finally {
     child.kill('SIGKILL');
@@ -190,9 +204,18 @@ async function main() {
         p50_us: median(rs.map((r) => r.p50_us)),
         p99_us: median(rs.map((r) => r.p99_us)),
         cpu_us_per_op: median(rs.map((r) => r.cpu_us_per_op)),
+        cpu_user_us_per_op: median(rs.map((r) => r.cpu_user_us_per_op)),
+        cpu_sys_us_per_op: median(rs.map((r) => r.cpu_sys_us_per_op)),
         errors: rs.reduce((s, r) => s + r.errors, 0),
+        stalled: median(rs.map((r) => r.stalled ?? 0)),
+        waiting_max_us: median(rs.map((r) => r.waiting_max_us ?? 0)),
         rounds: rs,
       });
+      // Percentiles count answered requests only: say so when a server left connections waiting.
+      const last = rows[rows.length - 1];
+      if (last.stalled > 0) {
+        notes.push(`${w.name} / ${impl}: ${fmt(last.stalled)} of ${fmt(w.conns)} connections got no answer for over 1 s (the oldest waited ${fmt(last.waiting_max_us / 1e6, 1)} s; median of rounds); its p50/p99 count answered requests only`);
+      }
     }
     const base = rows.find((r) => r.impl === 'node net') ?? rows.find((r) => r.impl === 'node http') ?? rows.find((r) => r.impl === 'greenhub');
     for (const r of rows) {
@@ -235,12 +258,12 @@ function render(res) {
   lines.push(`greenhub bench — ${res.date.slice(0, 10)}${res.quick ? ' (BENCH_QUICK)' : ''}`);
   lines.push(`${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ${m.pinned}; ${m.rounds} round(s) of ${m.seconds} s, medians`);
   lines.push('');
-  lines.push('| workload | server | req/s (min–max) | × node net | p50 µs | p99 µs | server CPU µs/op | × node net |');
+  lines.push('| workload | server | req/s (min–max) | × node net | p50 µs | p99 µs | server CPU µs/op (user + sys) | × node net |');
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const w of res.workloads) {
     for (const r of w.rows) {
       const name = w.baseline && w.baseline !== 'node net' ? `${w.name} (ratios × ${w.baseline})` : w.name;
-      lines.push(`| ${name} | ${r.impl} | ${fmt(r.ops_per_s)} (${fmt(r.ops_min)}–${fmt(r.ops_max)}) | ${fmt(r.ops_ratio, 2)} | ${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.cpu_us_per_op, 2)} | ${fmt(r.cpu_ratio, 2)} |`);
+      lines.push(`| ${name} | ${r.impl} | ${fmt(r.ops_per_s)} (${fmt(r.ops_min)}–${fmt(r.ops_max)}) | ${fmt(r.ops_ratio, 2)} | ${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.cpu_us_per_op, 2)} (${fmt(r.cpu_user_us_per_op, 1)} + ${fmt(r.cpu_sys_us_per_op, 1)}) | ${fmt(r.cpu_ratio, 2)} |`);
     }
   }
   lines.push('');
