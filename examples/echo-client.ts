@@ -4,8 +4,8 @@
  * Run:  npx tsx examples/echo-client.ts hello world      (PORT=7001, HOST=… to change the server)
  * Exit code 0 once every word came back; 1 with the error (e.g. ECONNREFUSED) if not.
  */
-import { connect, main } from '../lib';
-import type { Green } from '../lib';
+import { connect, main } from 'greenhub';
+import type { Green } from 'greenhub';
 
 function* client(words: string[]): Green<void> {
   const sock = yield* connect({ host: process.env.HOST ?? 'localhost', port: Number(process.env.PORT ?? 7000) }, { timeoutMs: 5000 });

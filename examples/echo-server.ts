@@ -6,8 +6,8 @@
  * Run:  npx tsx examples/echo-server.ts       (PORT=7001 to change the port)
  * Try:  npx tsx examples/echo-client.ts hello world
  */
-import { listen, main, serve } from '../lib';
-import type { Green, GreenSocket } from '../lib';
+import { listen, main, serve } from 'greenhub';
+import type { Green, GreenSocket } from 'greenhub';
 
 function* echo(sock: GreenSocket): Green<void> {
   const buf = Buffer.allocUnsafe(64 * 1024);

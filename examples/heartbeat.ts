@@ -8,8 +8,8 @@
  *
  * Run: npx tsx examples/heartbeat.ts
  */
-import { cooperate, main, sleep, spawn } from '../lib';
-import type { Green } from '../lib';
+import { cooperate, main, sleep, spawn } from 'greenhub';
+import type { Green } from 'greenhub';
 
 function* heartbeat(): Green<void> {
   let last = performance.now();

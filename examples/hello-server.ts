@@ -6,8 +6,8 @@
  * Run:  npx tsx examples/hello-server.ts      (PORT=9000 to change the port)
  * Try:  curl http://127.0.0.1:8080/
  */
-import { listen, main, spawn } from '../lib';
-import type { Green, GreenSocket } from '../lib';
+import { listen, main, spawn } from 'greenhub';
+import type { Green, GreenSocket } from 'greenhub';
 
 const EOL1 = Buffer.from('\n\n');
 const EOL2 = Buffer.from('\n\r\n');

@@ -7,8 +7,8 @@
  * Try:  curl -d 'hello, green world' http://127.0.0.1:8080/upper
  */
 import * as http from 'node:http';
-import { greenReader, greenWriter, spawn } from '../lib';
-import type { Green } from '../lib';
+import { greenReader, greenWriter, spawn } from 'greenhub';
+import type { Green } from 'greenhub';
 
 /** The adopted route: plain blocking-style code, one greenthread per request. */
 function* upper(req: http.IncomingMessage, res: http.ServerResponse): Green<void> {

@@ -7,8 +7,8 @@
  * Try:  curl http://127.0.0.1:8080/
  *       curl --data-binary 'green threads' http://127.0.0.1:8080/echo
  */
-import { listen, main, serveHttp } from '../lib';
-import type { Green, HttpRequest, HttpResponse } from '../lib';
+import { listen, main, serveHttp } from 'greenhub';
+import type { Green, HttpRequest, HttpResponse } from 'greenhub';
 
 function* hello(req: HttpRequest, res: HttpResponse): Green<void> {
   if (req.method === 'POST' && req.path === '/echo') {

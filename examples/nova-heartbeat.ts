@@ -11,8 +11,8 @@
  * Prints the heartbeat's lateness (how late each beat started against its 100 ms schedule).
  */
 import * as path from 'node:path';
-import { cooperate, detectBlocking, formatReport, loopingCall, sleep, spawn, tpool } from '../lib';
-import type { BlockingReport, Green } from '../lib';
+import { cooperate, detectBlocking, formatReport, loopingCall, sleep, spawn, tpool } from 'greenhub';
+import type { BlockingReport, Green } from 'greenhub';
 
 const mode = process.argv[2] ?? 'naive';
 if (!['naive', 'cooperate', 'tpool'].includes(mode)) {

@@ -141,8 +141,8 @@ export interface GreenStream {
   readUntil(delim: string | Uint8Array, options?: ReadUntilOptions): Operation<Buffer>;
   /** One line, up to and including `'\n'`. */
   readLine(options?: ReadUntilOptions): Operation<Buffer>;
-  /** Every byte of `data` (one buffer, or each of an array in order). */
-  sendAll(data: Uint8Array | readonly Uint8Array[]): Operation<void>;
+  /** Every byte of `data` (one buffer, each of an array in order, or a string as UTF-8). */
+  sendAll(data: string | Uint8Array | readonly Uint8Array[]): Operation<void>;
   /** Closes it (idempotent); blocked callers get the closed error. */
   close(): void;
   /** Whether close() was called. */

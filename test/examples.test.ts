@@ -108,3 +108,14 @@ describe('examples/http-adopt.ts', () => {
     expect(curl(['-o', '/dev/null', '-w', '%{http_code}', '--data-binary', '@-', `http://127.0.0.1:${port}/upper`], big)).toBe('413');
   });
 });
+
+describe('examples/heartbeat.ts', () => {
+  it('beats while the cooperating loop runs, then exits 0 when main returns', () => {
+    const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
+    const out = execFileSync(tsx, [path.join(ROOT, 'examples/heartbeat.ts')], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    const lines = out.trim().split('\n');
+    expect(lines[lines.length - 1]).toBe('periodic task done');
+    // The loop runs for one second; a heartbeat every 100 ms got through (generous: >= 3).
+    expect(lines.filter((l) => l.startsWith('heartbeat: ')).length).toBeGreaterThanOrEqual(3);
+  });
+});

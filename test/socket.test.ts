@@ -603,6 +603,25 @@ describe('listen and connect', () => {
     expect(outcome).toBe('timeout');
   });
 
+  it('sendAll takes a string and sends it as UTF-8, as Node\'s socket.write does', async () => {
+    await run(function* () {
+      const server = listen({ port: 0 });
+      const peerGt = spawn(function* () {
+        const peer = yield* server.accept();
+        try {
+          return (yield* peer.readExactly(Buffer.byteLength('grüße\n'))).toString('utf8');
+        } finally {
+          peer.close();
+        }
+      });
+      const s = yield* connect({ port: server.address().port });
+      yield* s.sendAll('grüße\n');
+      expect(yield* peerGt.wait()).toBe('grüße\n');
+      s.close();
+      server.close();
+    });
+  });
+
   it('rejects bad arguments with TypeError/RangeError before any syscall', async () => {
     expect(() => listen({ port: 70000 })).toThrow(RangeError);
     expect(() => listen({ host: 'example.com' })).toThrow(/IP address literal/);
@@ -616,7 +635,7 @@ describe('listen and connect', () => {
         return yield* server.accept();
       });
       const s = yield* connect({ port, host: '127.0.0.1' });
-      expect(() => s.sendAll('text' as never)).toThrow(TypeError);
+      expect(() => s.sendAll(5 as never)).toThrow(TypeError);
       expect(() => s.sendAll([Buffer.from('a'), 'b' as never])).toThrow(/data\[1\]/);
       expect(() => s.recv(0)).toThrow(RangeError);
       expect(() => s.shutdown('sideways' as never)).toThrow(TypeError);

@@ -318,7 +318,7 @@ export abstract class FdStream extends FdHandle implements GreenStream {
 
   /**
    * Sends some of `buf`, waiting until at least one byte is taken; returns how many were.
-   * Most callers want `sendAll`.
+   * Most callers want `sendAll` (which also takes a string).
    *
    * @example
    * ```ts
@@ -340,9 +340,12 @@ export abstract class FdStream extends FdHandle implements GreenStream {
    * @example
    * ```ts
    * yield* sock.sendAll([header, body]);
+   * yield* sock.sendAll('hello\n'); // a string goes out as UTF-8
    * ```
    */
-  sendAll(data: Uint8Array | readonly Uint8Array[]): Operation<void> {
+  sendAll(data: string | Uint8Array | readonly Uint8Array[]): Operation<void> {
+    // A string, as Node's socket.write takes one: UTF-8, the encoding every reader here assumes.
+    if (typeof data === 'string') data = Buffer.from(data, 'utf8');
     if (Array.isArray(data)) {
       let total = 0;
       data.forEach((b, i) => (total += validateBytes(b, `data[${i}]`).length));

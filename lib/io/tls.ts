@@ -256,7 +256,8 @@ export class GreenTlsSocket implements GreenStream {
    * Sends every byte (of one buffer or each of an array): returns once the encrypted bytes are
    * in the kernel, as GreenSocket.sendAll does, waiting while TLS buffers are full.
    */
-  sendAll(data: Uint8Array | readonly Uint8Array[]): Operation<void> {
+  sendAll(data: string | Uint8Array | readonly Uint8Array[]): Operation<void> {
+    if (typeof data === 'string') data = Buffer.from(data, 'utf8'); // as GreenSocket.sendAll
     const list = Array.isArray(data) ? (data as readonly Uint8Array[]) : [data as Uint8Array];
     list.forEach((b, i) => validateBytes(b, Array.isArray(data) ? `data[${i}]` : 'data'));
     this.checkOpen();
