@@ -51,6 +51,8 @@ export class GreenletExit extends Error {
  */
 export class TimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
+  /** The `timeout()` object whose deadline threw it (unset for other timeouts). */
+  declare readonly timeout?: import('./sync/timeout').Timeout;
   constructor(message = 'operation timed out') {
     super(message);
     this.name = 'TimeoutError';

@@ -25,14 +25,17 @@ export interface NativeConstants {
   readonly EPOLL_CTL_ADD: number; readonly EPOLL_CTL_MOD: number; readonly EPOLL_CTL_DEL: number;
   readonly POLLIN: number; readonly POLLOUT: number; readonly POLLPRI: number;
   readonly POLLERR: number; readonly POLLHUP: number; readonly POLLRDHUP: number;
+  readonly POLLNVAL: number;
   readonly AF_INET: number; readonly AF_INET6: number; readonly AF_UNIX: number;
   readonly SOCK_STREAM: number; readonly SOCK_DGRAM: number;
   readonly SOL_SOCKET: number; readonly SO_REUSEADDR: number; readonly SO_REUSEPORT: number;
   readonly SO_KEEPALIVE: number; readonly SO_ERROR: number; readonly SO_RCVBUF: number;
   readonly SO_SNDBUF: number; readonly SO_TYPE: number; readonly SO_ACCEPTCONN: number;
-  readonly SO_PASSCRED: number; readonly MSG_OOB: number;
+  readonly SO_PASSCRED: number; readonly SO_BROADCAST: number; readonly MSG_OOB: number;
   readonly IPPROTO_TCP: number; readonly IPPROTO_IPV6: number; readonly TCP_NODELAY: number;
   readonly TCP_KEEPIDLE: number; readonly IPV6_V6ONLY: number;
+  readonly TCP_KEEPINTVL: number; readonly TCP_KEEPCNT: number;
+  readonly IPPROTO_IP: number; readonly IP_TTL: number;
   readonly SHUT_RD: number; readonly SHUT_WR: number; readonly SHUT_RDWR: number;
 }
 
@@ -84,6 +87,15 @@ export interface NativeAddon {
   eventfdWrite(fd: number, value: number): number;
   eventfdRead(fd: number): number;
   poll(fd: number, events: number): number;
+  /**
+   * poll(2) of `count` fds at once, never blocking: `entries` holds (fd, events, revents)
+   * triples and each revents is written (POLLNVAL: not open). Returns how many are ready.
+   */
+  pollMany(entries: Int32Array, count: number): number;
+  /** socketpair(2): two connected AF_UNIX sockets of `type` into out[0], out[1] (non-blocking, close-on-exec). */
+  socketpair(type: number, out: Int32Array): number;
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file (sharing its O_NONBLOCK). */
+  dup(fd: number): number;
   own(fd: number): number;
   disown(fd: number): number;
 }

@@ -26,6 +26,7 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <vector>
 
 namespace greenhub {
 
@@ -535,6 +536,59 @@ static Napi::Value Poll(const Napi::CallbackInfo& info) {
   return Int(info.Env(), p.revents);
 }
 
+// pollMany(entries: Int32Array, count) -> how many are ready | -errno: a readiness check of
+// `count` fds at once that never blocks (waitAny). entries holds (fd, events, revents)
+// triples; each revents is written (POLLNVAL for an fd that is not open).
+static Napi::Value PollMany(const Napi::CallbackInfo& info) {
+  int32_t* e;
+  size_t len;
+  uint64_t count;
+  if (!ArgInt32Array(info, 0, "entries", &e, &len) || !ArgSize(info, 1, "count", &count)) return {};
+  if (count > len / 3) {
+    return Throw(info.Env(), ErrorKind::Range,
+                 "entries holds " + std::to_string(len / 3) + " (fd, events, revents) triples, not " +
+                     std::to_string(count));
+  }
+  static thread_local std::vector<struct pollfd> p;
+  p.resize(size_t(count));
+  for (size_t k = 0; k < count; k++) p[k] = {e[3 * k], short(e[3 * k + 1]), 0};
+  int r = RetryEintr([&] { return poll(p.data(), nfds_t(count), 0); });
+  if (r < 0) return Int(info.Env(), -errno);
+  for (size_t k = 0; k < count; k++) e[3 * k + 2] = p[k].revents;
+  return Int(info.Env(), r);
+}
+
+// socketpair(type, out: Int32Array(2)) -> 0 | -errno; two connected AF_UNIX sockets,
+// non-blocking and close-on-exec.
+static Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  int32_t type;
+  int32_t* out;
+  size_t len;
+  if (!ArgInt(info, 0, "type", &type) || !ArgInt32Array(info, 1, "out", &out, &len)) return {};
+  if (len < 2) return Throw(info.Env(), ErrorKind::Range, "out must hold 2 ints");
+  int fds[2];
+  if (socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0) {
+    return Int(info.Env(), -errno);
+  }
+  AddonData* data = GetData(info.Env());
+  data->Own(fds[0]);
+  data->Own(fds[1]);
+  out[0] = fds[0];
+  out[1] = fds[1];
+  return Int(info.Env(), 0);
+}
+
+// dup(fd) -> a new fd for the same open file (close-on-exec: F_DUPFD_CLOEXEC) | -errno.
+// O_NONBLOCK belongs to the open file, so the copy shares it.
+static Napi::Value Dup(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  if (!ArgFd(info, 0, "fd", &fd)) return {};
+  int c = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (c < 0) return Int(info.Env(), -errno);
+  GetData(info.Env())->Own(c);
+  return Int(info.Env(), c);
+}
+
 // own(fd) / disown(fd): an fd adopted from elsewhere is closed with this environment.
 static Napi::Value OwnFd(const Napi::CallbackInfo& info) {
   int32_t fd;
@@ -565,8 +619,9 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
       {"getsockname", GetSockName}, {"getpeername", GetPeerName},
       {"pipe2", Pipe2},         {"eventfd", EventFd},
       {"eventfdWrite", EventFdWrite}, {"eventfdRead", EventFdRead},
-      {"poll", Poll},           {"own", OwnFd},
-      {"disown", DisownFd},
+      {"poll", Poll},           {"pollMany", PollMany},
+      {"socketpair", SocketPair}, {"dup", Dup},
+      {"own", OwnFd},           {"disown", DisownFd},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
 }

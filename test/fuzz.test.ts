@@ -57,7 +57,8 @@ for (const [name, fn] of Object.entries(addon)) {
       const r = fn(...args);
       if (typeof r === 'number' && r < 0) errnos++;
       // Whatever the call created is ours now, and is closed at the end.
-      if (['socket', 'accept4', 'eventfd', 'epollCreate'].includes(name)) keep(r);
+      if (['socket', 'accept4', 'eventfd', 'epollCreate', 'dup'].includes(name)) keep(r);
+      if (name === 'socketpair' && r === 0 && args[1] instanceof Int32Array) { keep(args[1][0]); keep(args[1][1]); }
       if (name === 'pipe2' && r === 0 && args[0] instanceof Int32Array) { keep(args[0][0]); keep(args[0][1]); }
     } catch (e) {
       if (!(e instanceof TypeError || e instanceof RangeError)) throw new Error(name + ' threw ' + e);

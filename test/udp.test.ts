@@ -35,7 +35,7 @@ describe('udpSocket', () => {
       } catch (e) {
         timedOut = e instanceof TimeoutError;
       }
-      s.setTimeout(0);
+      s.setTimeout(null); // no timeout (0 would be non-blocking)
       const blocked = spawn(function* (): Green<string> {
         try {
           yield* s.recvFrom();

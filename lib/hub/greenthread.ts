@@ -90,6 +90,7 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
   /** @internal */ resumeValue: unknown = undefined;
   /** @internal */ resumeError: unknown = NO_ERROR;
   /** @internal killed while on the stack: thrown at its next suspension */ pendingKill: unknown = NO_ERROR;
+  /** @internal a block's deadline that fired while it was woken (hub #fire): thrown at its next suspension */ deferredTimeout: unknown = NO_ERROR;
   /** @internal */ waitKind: Wait = Wait.None;
   /** @internal */ waitFd = -1;
   /** @internal */ waitRef = true;

@@ -215,6 +215,9 @@ export class Hub {
         // (A greenthread in the yield lane has been handed nothing: it can be interrupted.)
         if (gt && (gt.state === State.Suspended || (gt.state === State.Runnable && gt.waitKind === Wait.Yield))) {
           this.throwInto(gt, timeoutErrorOf(t));
+        } else if (gt && t.deferrable && gt.state === State.Runnable && gt.deferredTimeout === NO_ERROR) {
+          // A block's deadline (timers.ts) never lapses: thrown at gt's next suspension.
+          gt.deferredTimeout = timeoutErrorOf(t);
         }
         break;
     }
@@ -259,9 +262,11 @@ export class Hub {
           r = gt.gen!.throw!(err);
           continue;
         }
-        if (gt.pendingKill !== NO_ERROR) {
-          const err = gt.pendingKill;
+        if (gt.pendingKill !== NO_ERROR || gt.deferredTimeout !== NO_ERROR) {
+          // A kill first (it supersedes a deferred deadline), else the deadline (#fire).
+          const err = gt.pendingKill !== NO_ERROR ? gt.pendingKill : gt.deferredTimeout;
           gt.pendingKill = NO_ERROR;
+          gt.deferredTimeout = NO_ERROR;
           this.cancelWait(gt);
           // It stays on the stack: its finally blocks run as Running, wherever it suspended
           // (cancelWait marks a yielder Suspended, and a kill from there would resume it twice).
@@ -451,6 +456,7 @@ export class Hub {
         return;
       default: {
         // Suspended, or woken and queued: throw at its suspension point, now.
+        gt.deferredTimeout = NO_ERROR; // the kill supersedes a deadline that waits for it to suspend
         gt.giveBackHandoff();
         this.cancelWait(gt);
         gt.wakeSeq++;

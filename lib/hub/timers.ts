@@ -32,6 +32,15 @@ export class Timer {
     public owner?: object,
   ) {}
 
+  /** For Timeout: makes what is thrown instead of a TimeoutError (a `timeout()` object's own error). */
+  makeError: (() => unknown) | undefined = undefined;
+  /**
+   * For Timeout: a deadline around a block (`timeout()`, `withTimeout`), not a single wait. Fired
+   * while gt is woken but not yet resumed, its error is thrown at gt's next suspension instead
+   * of lapsing; whoever cancels the timer withdraws it (lib/sync/timeout.ts).
+   */
+  deferrable = false;
+
   get live(): boolean {
     return this.index >= 0;
   }
@@ -39,8 +48,9 @@ export class Timer {
 
 const TIMER_OF_ERROR = Symbol.for('greenhub.timeoutTimer');
 
-/** The TimeoutError a Timeout timer throws, marked with the timer that threw it. */
-export function timeoutErrorOf(t: Timer): TimeoutError {
+/** The TimeoutError a Timeout timer throws, marked with the timer that threw it (or what its makeError makes). */
+export function timeoutErrorOf(t: Timer): unknown {
+  if (t.makeError !== undefined) return t.makeError();
   const err = new TimeoutError(t.message);
   // Which timer threw: an operation with its own timeout tells it from an outer one.
   Object.defineProperty(err, TIMER_OF_ERROR, { value: t });

@@ -18,6 +18,7 @@ import { E, native } from '../native';
 import type { Green } from '../types';
 import { validateMs } from '../validate';
 import { Role } from './role';
+import { type SocketOptionName, type SocketOptionValue, getSocketOption, setSocketOption } from './socket-options';
 
 /** How a handle came to own its fd. */
 export interface FdHandleOptions {
@@ -37,14 +38,16 @@ export abstract class FdHandle {
   /** @internal */ isClosed = false;
   /** @internal whether its waits hold the process open */ refed = true;
   /** @internal each park's limit in ms; 0 = none */ timeoutMs = 0;
+  /** @internal setTimeout(0): a call that would park throws EAGAIN instead (eventlet's settimeout(0)) */ nonBlocking = false;
   /** @internal */ readonly reader: Role;
   /** @internal */ readonly writer = new Role('writer');
-  readonly #adopted: boolean;
+  /** The fd may have duplicates (adopted, or dup()ed): close() takes it out of the epoll set itself. */
+  #shared: boolean;
 
   /** @internal Registers fd with the hub. */
   protected constructor(fd: number, options: FdHandleOptions, readerName = 'reader') {
     this.rawFd = fd;
-    this.#adopted = options.adopted;
+    this.#shared = options.adopted;
     this.reader = new Role(readerName);
     this.fds.register(fd, this, options.identity);
   }
@@ -73,12 +76,86 @@ export abstract class FdHandle {
   }
 
   /**
-   * Every blocking call on this object throws TimeoutError (`ETIMEDOUT`) once it has waited
-   * `ms` for readiness; 0 (the default) waits for ever.
+   * How its blocking calls wait, as eventlet's `settimeout`: `ms > 0`: each throws
+   * TimeoutError (`ETIMEDOUT`) once it has waited `ms` for readiness; `null` or `Infinity`
+   * (the default): they wait for ever; `0`: non-blocking — a call that would wait throws a
+   * system error with `code: 'EAGAIN'` at once instead (what it had done by then stays done:
+   * `sendAll` may have sent part, a `readLine` keeps the bytes it read buffered).
+   *
+   * @example
+   * ```ts
+   * sock.setTimeout(0);
+   * try {
+   *   const data = yield* sock.recv(); // what is there now
+   * } catch (e) {
+   *   if ((e as { code?: string }).code !== 'EAGAIN') throw e; // nothing yet
+   * }
+   * sock.setTimeout(null); // blocking again
+   * ```
    */
-  setTimeout(ms: number): this {
-    this.timeoutMs = validateMs(ms, 'ms');
+  setTimeout(ms: number | null): this {
+    if (ms === null || ms === Infinity) {
+      this.timeoutMs = 0;
+      this.nonBlocking = false;
+      return this;
+    }
+    const t = validateMs(ms, 'ms', { allowInfinity: true });
+    this.timeoutMs = t;
+    this.nonBlocking = t === 0;
     return this;
+  }
+
+  /**
+   * What setTimeout set: `null` for none (wait for ever), 0 for non-blocking, else ms.
+   *
+   * @example
+   * ```ts
+   * if (sock.getTimeout() === null) sock.setTimeout(30_000);
+   * ```
+   */
+  getTimeout(): number | null {
+    return this.nonBlocking ? 0 : this.timeoutMs === 0 ? null : this.timeoutMs;
+  }
+
+  /**
+   * Sets a socket option by name (setsockopt(2)): flags take a boolean, sizes and counts an
+   * integer (see {@link SocketOptionName}). Linux doubles `SO_RCVBUF`/`SO_SNDBUF`: getOption
+   * then reports twice the value set.
+   *
+   * @throws RangeError for an unknown name; TypeError/RangeError for a bad value; a system
+   *   error from the kernel (`ENOTSOCK` on a pipe, `ENOTSUP` for TCP options on a Unix socket).
+   * @example
+   * ```ts
+   * sock.setOption('TCP_NODELAY', true);
+   * sock.setOption('SO_RCVBUF', 256 * 1024);
+   * ```
+   */
+  setOption<N extends SocketOptionName>(name: N, value: SocketOptionValue<N>): this {
+    this.checkOpen();
+    setSocketOption(this.rawFd, name, value);
+    return this;
+  }
+
+  /**
+   * Reads a socket option by name (getsockopt(2)): a boolean for flags, a number otherwise.
+   *
+   * @throws RangeError for an unknown name; a system error from the kernel.
+   * @example
+   * ```ts
+   * const rcvbuf = sock.getOption('SO_RCVBUF'); // bytes, as the kernel counts them (doubled)
+   * ```
+   */
+  getOption<N extends SocketOptionName>(name: N): SocketOptionValue<N> {
+    this.checkOpen();
+    return getSocketOption(this.rawFd, name) as SocketOptionValue<N>;
+  }
+
+  /**
+   * @internal Another fd now refers to the same open file (dup()): epoll keeps a registration
+   * until every fd of the file is closed, so close() must remove ours explicitly.
+   */
+  markShared(): void {
+    this.#shared = true;
   }
 
   /** Its blocking calls hold the process open (the default). */
@@ -103,7 +180,7 @@ export abstract class FdHandle {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.fds.close(this.rawFd, this.closedError(), { removeFromKernel: this.#adopted });
+    this.fds.close(this.rawFd, this.closedError(), { removeFromKernel: this.#shared });
     this.release(this.rawFd);
   }
 
@@ -143,12 +220,15 @@ export abstract class FdHandle {
     for (;;) {
       if (this.isClosed) throw this.closedError();
       const fd = this.rawFd;
-      if (this.fds.isReady(fd, bit)) {
+      // Non-blocking mode asks the kernel even when the cache says drained: an edge may be
+      // queued in epoll that the hub has not drained yet, and EAGAIN must be the kernel's word.
+      if (this.fds.isReady(fd, bit) || this.nonBlocking) {
         const r = attempt();
         if (r >= 0) return r;
         if (r !== E.EAGAIN) throw systemError(r, syscall, context);
         this.fds.clearReadiness(fd, bit);
       }
+      if (this.nonBlocking) throw systemError(E.EAGAIN, syscall, context);
       yield* waitFdReady(this.fds, fd, dir, this.parkOptions(dir));
     }
   }

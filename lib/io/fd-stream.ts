@@ -91,7 +91,7 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
     for (;;) {
       if (this.#len === this.#done) return this.#result();
       const fd = s.rawFd;
-      if (fds.isReady(fd, this.#bit)) {
+      if (fds.isReady(fd, this.#bit) || s.nonBlocking) { // non-blocking: the kernel's word (fd-handle.ts io())
         const want = this.#len - this.#done;
         let n: number;
         try {
@@ -127,6 +127,7 @@ class IoOp implements Iterator<unknown, number | undefined, unknown>, Operation<
       // Would block: park until the next edge (with the stream's timeout, if any).
       const gt = s.hub.current!;
       try {
+        if (s.nonBlocking) throw systemError(E.EAGAIN, write ? (s.isSocket ? 'send' : 'write') : 'read'); // setTimeout(0)
         fds.park(gt, fd, this.dir, s.refed);
       } catch (e) {
         this.#finish();
@@ -287,6 +288,11 @@ export abstract class FdStream extends FdHandle implements GreenStream {
    */
   readLine(options?: ReadUntilOptions): Operation<Buffer> {
     return this.#in.readUntil('\n', options, 'readLine()');
+  }
+
+  /** @internal bytes read ahead and not yet handed out (waitAny counts them as readable) */
+  get readBuffered(): number {
+    return this.#in.buffered;
   }
 
   /** @internal bytes the read buffer holds (for tests of its memory use) */

@@ -71,6 +71,37 @@ export class GreenFd extends FdStream {
   protected override release(fd: number): void {
     if (this.#closeFd) native.close(fd);
   }
+
+  /**
+   * A second GreenFd for the same open file, on a new fd (fcntl `F_DUPFD_CLOEXEC`) that it
+   * owns (its close() closes it, whatever this one's `close` option), with its own
+   * registration and this one's timeout. Closing one leaves the other working; a pipe's
+   * other end sees end of stream only once both are closed.
+   *
+   * @throws the closed error; a system error (`EMFILE`…) from fcntl.
+   * @example
+   * ```ts
+   * const [r, w] = pipe();
+   * const w2 = w.dup();
+   * w.close();
+   * yield* w2.sendAll(Buffer.from('still open')); // r reads it
+   * ```
+   */
+  dup(): GreenFd {
+    this.checkOpen();
+    const fd = check(native.dup(this.rawFd), 'fcntl');
+    let copy: GreenFd;
+    try {
+      copy = new GreenFd(fd);
+    } catch (e) {
+      native.close(fd);
+      throw e;
+    }
+    copy.shortIoDrains = this.shortIoDrains;
+    copy.timeoutMs = this.timeoutMs;
+    copy.nonBlocking = this.nonBlocking;
+    return copy;
+  }
 }
 
 /** Whether a socket fd is a TCP stream socket. */

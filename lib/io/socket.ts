@@ -82,6 +82,37 @@ export class GreenSocket extends FdStream {
   }
 
   /**
+   * A second GreenSocket for the same connection, on a new fd (fcntl `F_DUPFD_CLOEXEC`) with
+   * its own registration, reader and writer, and this one's timeout (as eventlet's `dup`).
+   * Closing one leaves the other working; the connection ends when both are closed (or at
+   * `shutdown`, which acts on the connection). Bytes this socket already read ahead (a
+   * `readLine` buffers) stay with it.
+   *
+   * @throws the closed error; a system error (`EMFILE`…) from fcntl.
+   * @example
+   * ```ts
+   * const other = sock.dup();
+   * sock.close();
+   * yield* other.sendAll(Buffer.from('still here\n'));
+   * ```
+   */
+  dup(): GreenSocket {
+    this.checkOpen();
+    const fd = check(native.dup(this.rawFd), 'fcntl');
+    let copy: GreenSocket;
+    try {
+      copy = new GreenSocket(fd, this.#af, { adopted: true });
+    } catch (e) {
+      native.close(fd);
+      throw e;
+    }
+    this.markShared();
+    copy.timeoutMs = this.timeoutMs;
+    copy.nonBlocking = this.nonBlocking;
+    return copy;
+  }
+
+  /**
    * Shuts down one or both directions: `'write'` sends end of stream to the peer (a
    * half-close: you can still read its answer), `'read'` discards further input.
    *

@@ -27,29 +27,43 @@ export interface TrampolineOptions {
   timeoutMs?: number;
 }
 
-const POLL_READ = K.POLLIN | K.POLLHUP | K.POLLERR | K.POLLRDHUP;
-const POLL_WRITE = K.POLLOUT | K.POLLHUP | K.POLLERR;
+/** poll(2) events that count as ready for reading / writing (a hang-up or error is ready both ways). */
+export const POLL_READ = K.POLLIN | K.POLLHUP | K.POLLERR | K.POLLRDHUP;
+export const POLL_WRITE = K.POLLOUT | K.POLLHUP | K.POLLERR;
 
 function* trampolineOp(fds: FdTable, fd: number, identity: string, dir: Direction, timeoutMs: number | undefined): Green<void> {
   fds.hub.requireCurrent('trampoline()');
+  yield* waitReadyOnce(fds, fd, identity, dir, timeoutMs, 'trampoline');
+}
+
+/**
+ * @internal trampoline's wait, also waitAny's: returns true when fd was ready at once, false
+ * after one park woke (an edge: the caller may poll again). `identity` (dev:ino) for a user's
+ * bare fd, registered here while waited on; undefined for the fd of a green handle, which the
+ * hub keeps registered (the caller checks that the handle is open). `ref`: the park holds
+ * the process open (an unref'd handle's does not).
+ */
+export function* waitReadyOnce(fds: FdTable, fd: number, identity: string | undefined, dir: Direction, timeoutMs: number | undefined, what: string, ref = true): Green<boolean> {
   const other = fds.waiter(fd, dir);
   if (other !== undefined) throw roleTakenError(`fd ${fd}`, dir === 'write' ? 'writer' : 'reader', other);
   // Readiness first: an edge consumed before this call must not leave us waiting for ever.
   const r = native.poll(fd, dir === 'write' ? POLL_WRITE : POLL_READ);
   if (r < 0) throw systemError(r, 'poll', { detail: `fd ${fd}` });
-  if (r !== 0) return;
+  if (r !== 0) return true;
   // Registering reports the fd's state at once, so readiness between poll() and here is not lost.
   // The hub keeps green sockets and GreenFds registered; a bare user fd is registered by the
   // first trampoline on it and removed by the last one out (a reader and a writer may overlap).
   // A registration left by a file closed behind greenhub's back, whose number is now this
   // file's, would never wake us: take it over.
-  if (fds.isStale(fd, identity)) fds.evict(fd);
-  if (!fds.poller.isRegistered(fd)) {
-    fds.register(fd, undefined, identity);
-    fds.trampolineFds.add(fd);
+  if (identity !== undefined) {
+    if (fds.isStale(fd, identity)) fds.evict(fd);
+    if (!fds.poller.isRegistered(fd)) {
+      fds.register(fd, undefined, identity);
+      fds.trampolineFds.add(fd);
+    }
   }
   try {
-    yield* waitFdReady(fds, fd, dir, { ref: true, timeoutMs: timeoutMs ?? -1, timeoutMessage: `trampoline on fd ${fd} timed out after ${timeoutMs} ms` });
+    yield* waitFdReady(fds, fd, dir, { ref, timeoutMs: timeoutMs ?? -1, timeoutMessage: `${what} on fd ${fd} timed out after ${timeoutMs} ms` });
   } finally {
     // A user's fd may have duplicates elsewhere: take it out of the kernel's set explicitly.
     if (fds.trampolineFds.has(fd) && !fds.hasWaiter(fd, dir === 'write' ? 'read' : 'write')) {
@@ -57,6 +71,7 @@ function* trampolineOp(fds: FdTable, fd: number, identity: string, dir: Directio
       fds.close(fd, undefined, { removeFromKernel: true });
     }
   }
+  return false;
 }
 
 /**

@@ -43,6 +43,22 @@ export interface Datagram {
 }
 
 /**
+ * What `recvFromInto` returns: the datagram's size in the caller's buffer and its sender.
+ *
+ * @example
+ * ```ts
+ * const { bytes, address, port }: DatagramInfo = yield* sock.recvFromInto(buf);
+ * ```
+ */
+export interface DatagramInfo {
+  /** Bytes written at the start of the buffer (a longer datagram is cut to the buffer's length). */
+  bytes: number;
+  address: string;
+  port: number;
+  family: AddressInfo['family'];
+}
+
+/**
  * A UDP socket. Datagram fds are drained to EAGAIN (a short datagram says nothing about the
  * next).
  *
@@ -127,6 +143,37 @@ export class GreenUdpSocket extends FdHandle {
     validateInt(max, 'max', 1, 0x7fffffff);
     this.checkOpen();
     return blocking(this.#recvFrom(max), 'recvFrom()');
+  }
+
+  /**
+   * Receives one datagram into `buf` (no copy, no allocation for the data), as Python's
+   * `recvfrom_into`: the datagram's bytes at the start of `buf`, the rest of a datagram longer
+   * than `buf` discarded (UDP keeps no remainder). A 0-byte datagram gives `bytes: 0`.
+   *
+   * @throws TypeError unless buf is a Buffer/Uint8Array; the closed error; TimeoutError or
+   *   `EAGAIN` as setTimeout says.
+   * @example
+   * ```ts
+   * const buf = Buffer.allocUnsafe(1500);
+   * const { bytes, address, port } = yield* sock.recvFromInto(buf);
+   * handle(buf.subarray(0, bytes), address, port);
+   * ```
+   */
+  recvFromInto(buf: Uint8Array): Operation<DatagramInfo> {
+    validateBytes(buf, 'buf');
+    this.checkOpen();
+    return blocking(this.#recvFromInto(buf), 'recvFromInto()');
+  }
+
+  *#recvFromInto(buf: Uint8Array): Green<DatagramInfo> {
+    const prev = this.enter('read', 'recvFromInto()');
+    try {
+      const n = yield* this.io('read', () => native.recvfrom(this.rawFd, buf, 0, buf.length, this.#from), 'recvfrom');
+      const f = this.#from;
+      return { bytes: n, address: f.address, port: f.port, family: familyName(f.family) };
+    } finally {
+      this.leave('read', prev);
+    }
   }
 
   *#recvFrom(max: number): Green<Datagram> {

@@ -7,7 +7,7 @@ import { WaitList } from './wait-list';
 import { blocking } from '../operation';
 
 /**
- * Sent once (a second send is an error), waited for by many. Waiters wake in the order they
+ * Sent once (a second send is an error, until reset()), waited for by many. Waiters wake in the order they
  * started waiting (eventlet wakes them in arbitrary order).
  *
  * @example
@@ -40,6 +40,32 @@ export class Event<T = void> {
     this.#settle();
     this.#error = { error: err };
     this.#waiters.wakeAll(undefined, this.#error);
+  }
+
+  /**
+   * Makes a sent event unsent again, for the next send() (eventlet's `Event.reset`). Only after
+   * a send (or sendError): resetting an unsent event is an error, as in eventlet, since
+   * greenthreads waiting on it would then wait for a send meant for a later round. Waiters woken
+   * by the earlier send keep its value; wait() from now on waits for the next send.
+   *
+   * Why reset() on Event rather than a second, resettable type: a send already wakes every
+   * waiter at once and leaves none parked, so an event that has been sent has no waiters to
+   * strand, and reset() can only make it fresh again; one type keeps eventlet's names.
+   *
+   * @example
+   * ```ts
+   * const tick = new Event<number>();
+   * tick.send(1);
+   * tick.reset();
+   * spawn(function* () { console.log(yield* tick.wait()); }); // 2
+   * tick.send(2);
+   * ```
+   */
+  reset(): void {
+    if (!this.#ready) throw new Error('Event.reset() of an event that was not sent: reset() makes a sent event fresh again');
+    this.#ready = false;
+    this.#value = undefined;
+    this.#error = undefined;
   }
 
   #settle(): void {

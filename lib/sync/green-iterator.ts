@@ -1,7 +1,9 @@
 /**
- * GreenIterator: what `imap`, `imapUnordered` and `GreenPile` return.
+ * GreenIterator: what `imap`, `imapUnordered`, `starmap` and `GreenPile` return; and how the
+ * first three read their input.
  */
-import type { Operation } from '../types';
+import type { Green, Operation } from '../types';
+import { waitFor } from '../wait-for';
 
 /**
  * An iterator whose `next()` is an operation: `yield* it.next()` inside a greenthread, or
@@ -31,4 +33,56 @@ export interface GreenIterator<T> extends AsyncIterable<T> {
   readonly buffered: number;
   /** Stops early: kills the feeder and the jobs still running. */
   close(): void;
+}
+
+/**
+ * What imap, imapUnordered and starmap read: an iterable, or an async iterable (a Node stream,
+ * an async generator), read one item at a time as the pool has room.
+ *
+ * @example
+ * ```ts
+ * const lines: AnyIterable<string> = readline.createInterface({ input: fs.createReadStream(path) });
+ * ```
+ */
+export type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
+
+/** @internal Whether v can be read as an input (strings are iterable too). */
+export function isAnyIterable(v: unknown): v is AnyIterable<unknown> {
+  if (typeof v === 'string') return true;
+  if (v === null || typeof v !== 'object') return false;
+  return typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * @internal One input, read lazily inside a greenthread: a sync iterator directly, an async one
+ * through waitFor (a kill abandons the pending next()). Sync iteration wins when both exist.
+ */
+export class InputReader<T> {
+  readonly #it: Iterator<T> | AsyncIterator<T>;
+  readonly #async: boolean;
+  #done = false;
+
+  constructor(source: AnyIterable<T>) {
+    const sync = (source as Iterable<T>)[Symbol.iterator];
+    this.#async = typeof sync !== 'function';
+    this.#it = this.#async ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : sync.call(source);
+  }
+
+  *next(): Green<IteratorResult<T>> {
+    const step = this.#async ? yield* waitFor((this.#it as AsyncIterator<T>).next()) : (this.#it as Iterator<T>).next();
+    if (step.done) this.#done = true;
+    return step;
+  }
+
+  /** Stopped early (the shortest input ended, or the iterator was closed): tell it, as for...of would. */
+  close(): void {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      const r = this.#it.return?.();
+      if (r !== undefined && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(undefined, () => {});
+    } catch {
+      // an input's return() that throws has nothing left to tell us
+    }
+  }
 }

@@ -4,7 +4,7 @@
 import { GreenletExit, isGreenletExit } from '../errors';
 import { type AnyGreenThread, type GreenThread, NO_ERROR } from '../hub/greenthread';
 import { getHub } from '../hub/hub';
-import type { GreenIterator } from './green-iterator';
+import { type AnyIterable, type GreenIterator, InputReader, isAnyIterable } from './green-iterator';
 import { spawn } from '../spawn';
 import type { Body, Green, Operation } from '../types';
 import { describeValue, validateFunction, validateInt } from '../validate';
@@ -229,6 +229,11 @@ export class GreenPool {
    * `next()` goes on with the result after it. From async code, `for await` stops at that
    * error and never calls `return()`: the iterator closes itself there (its jobs are killed).
    *
+   * Given several inputs, fn gets one item of each (`fn(a[i], b[i], …)`) and the iteration
+   * stops at the shortest (as eventlet's, and Python's, `imap`); the longer ones are closed.
+   * An input may be an async iterable (a stream, an async generator): it is awaited one item at
+   * a time. An input that stops early is closed (`return()`), as `for…of` would.
+   *
    * @example
    * ```ts
    * const sizes = pool.imap(function* (url: string) { return (yield* fetch(url)).length; }, urls);
@@ -238,15 +243,18 @@ export class GreenPool {
    *   if (r.done) break;
    *   console.log(r.value);
    * }
+   * const sums = pool.imap(function* (a: number, b: number) { return a + b; }, [1, 2, 3], [10, 20]); // 11, 22
    * ```
    */
-  imap<I, R>(fn: Body<[I], R>, input: Iterable<I>): GreenIterator<R> {
-    return new MapIterator(this, fn, input, 'input order');
+  imap<I, R>(fn: Body<[I], R>, input: AnyIterable<I>): GreenIterator<R>;
+  imap<A extends unknown[], R>(fn: Body<A, R>, ...inputs: { [K in keyof A]: AnyIterable<A[K]> }): GreenIterator<R>;
+  imap<R>(fn: Body<unknown[], R>, ...inputs: AnyIterable<unknown>[]): GreenIterator<R> {
+    return new MapIterator(this, fn, inputs, 'input order', 'zip');
   }
 
   /**
    * Like imap, but yields results as they finish; a failed job's error is thrown at the place
-   * it finished, and iteration goes on after it.
+   * it finished, and iteration goes on after it. Several inputs are zipped as in imap.
    *
    * @example
    * ```ts
@@ -258,8 +266,24 @@ export class GreenPool {
    * }
    * ```
    */
-  imapUnordered<I, R>(fn: Body<[I], R>, input: Iterable<I>): GreenIterator<R> {
-    return new MapIterator(this, fn, input, 'finishing order');
+  imapUnordered<I, R>(fn: Body<[I], R>, input: AnyIterable<I>): GreenIterator<R>;
+  imapUnordered<A extends unknown[], R>(fn: Body<A, R>, ...inputs: { [K in keyof A]: AnyIterable<A[K]> }): GreenIterator<R>;
+  imapUnordered<R>(fn: Body<unknown[], R>, ...inputs: AnyIterable<unknown>[]): GreenIterator<R> {
+    return new MapIterator(this, fn, inputs, 'finishing order', 'zip');
+  }
+
+  /**
+   * Like imap, but each item of the input is the list of fn's arguments: `fn(...item)`
+   * (eventlet's, and itertools', `starmap`). An item that is not iterable ends the iteration
+   * with a TypeError, thrown by the `next()` after the results before it.
+   *
+   * @example
+   * ```ts
+   * const it = pool.starmap(function* (host: string, port: number) { return yield* probe(host, port); }, [['a', 80], ['b', 443]]);
+   * ```
+   */
+  starmap<A extends unknown[], R>(fn: Body<A, R>, input: AnyIterable<A>): GreenIterator<R> {
+    return new MapIterator(this, fn as Body<unknown[], R>, [input], 'input order', 'spread');
   }
 
   /** @internal */
@@ -275,13 +299,14 @@ export class GreenPool {
 
 type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
-/** The engine of imap / imapUnordered. */
-class MapIterator<I, R> implements GreenIterator<R> {
+/** The engine of imap / imapUnordered / starmap. */
+class MapIterator<R> implements GreenIterator<R> {
   readonly #pool: GreenPool;
-  readonly #fn: Body<[I], R>;
+  readonly #fn: Body<unknown[], R>;
   readonly #ordered: boolean;
-  #input: Iterator<I> | undefined;
-  readonly #inputSource: Iterable<I>;
+  /** zip: one item of each input per job; spread: each item of the one input is the argument list. */
+  readonly #args: 'zip' | 'spread';
+  readonly #inputSources: AnyIterable<unknown>[];
   #started = 0;
   #consumed = 0;
   #inputDone = false;
@@ -295,15 +320,17 @@ class MapIterator<I, R> implements GreenIterator<R> {
   readonly #consumerWaiters = new WaitList('imap next()');
   readonly #feederWaiters = new WaitList('imap input (results not yet taken)');
 
-  constructor(pool: GreenPool, fn: Body<[I], R>, input: Iterable<I>, order: 'input order' | 'finishing order') {
+  constructor(pool: GreenPool, fn: Body<unknown[], R>, inputs: AnyIterable<unknown>[], order: 'input order' | 'finishing order', args: 'zip' | 'spread') {
     validateFunction(fn, 'fn');
-    if (input === null || typeof input !== 'object' || typeof (input as Iterable<I>)[Symbol.iterator] !== 'function') {
-      if (typeof input !== 'string') throw new TypeError(`input must be iterable, got ${describeValue(input)}`);
-    }
+    if (inputs.length === 0) throw new TypeError('imap needs at least one input (an iterable or async iterable), got none');
+    inputs.forEach((input, i) => {
+      if (!isAnyIterable(input)) throw new TypeError(`input${inputs.length > 1 ? ` ${i + 1}` : ''} must be an iterable or async iterable, got ${describeValue(input)}`);
+    });
     this.#pool = pool;
     this.#fn = fn;
-    this.#inputSource = input;
+    this.#inputSources = inputs;
     this.#ordered = order === 'input order';
+    this.#args = args;
   }
 
   get buffered(): number {
@@ -318,16 +345,16 @@ class MapIterator<I, R> implements GreenIterator<R> {
   *#feed(): Green<void> {
     const pool = this.#pool;
     const size = () => Math.max(1, pool.size);
+    const readers: InputReader<unknown>[] = [];
     try {
-      this.#input = this.#inputSource[Symbol.iterator]();
+      for (const source of this.#inputSources) readers.push(new InputReader(source));
       for (;;) {
         // At most `size` items started and not yet taken by the consumer.
         while (this.#started - this.#consumed >= size()) yield* this.#feederWaiters.wait(undefined, -1);
-        const step = this.#input.next();
-        if (step.done) break;
+        const args = yield* this.#readArgs(readers);
+        if (args === undefined) break;
         const index = this.#started++;
-        const item = step.value;
-        const gt = yield* pool.startIn(this.#fn, [item] as [I]);
+        const gt = yield* pool.startIn(this.#fn, args);
         this.#workers.add(gt);
         // link() marks the error observed: it reaches the consumer at its place instead.
         gt.link(() => {
@@ -341,9 +368,26 @@ class MapIterator<I, R> implements GreenIterator<R> {
     } catch (e) {
       if (!isGreenletExit(e)) this.#inputError = { error: e };
     } finally {
+      for (const r of readers) r.close(); // the longer inputs of a zip, or all on close()
       this.#inputDone = true;
       this.#consumerWaiters.wakeAll(undefined);
     }
+  }
+
+  /** The next job's arguments, or undefined once an input has ended (the shortest, for a zip). */
+  *#readArgs(readers: InputReader<unknown>[]): Green<unknown[] | undefined> {
+    const args: unknown[] = [];
+    for (const reader of readers) {
+      const step = yield* reader.next();
+      if (step.done) return undefined;
+      args.push(step.value);
+    }
+    if (this.#args === 'zip') return args;
+    const item = args[0];
+    if (!isAnyIterable(item) || typeof (item as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw new TypeError(`starmap: each input item must be an array of arguments, got ${describeValue(item)}`);
+    }
+    return [...(item as Iterable<unknown>)];
   }
 
   next(): Operation<IteratorResult<R, undefined>> {

@@ -151,7 +151,7 @@ function validateMaxsize(maxsize: unknown): number {
  * channel (put returns once a getter has the item).
  */
 abstract class BaseQueue<T> {
-  readonly maxsize: number;
+  #maxsize: number;
   readonly #store: Store<T>;
   readonly #getters: WaitList;
   readonly #putters: WaitList<{ item: T }>;
@@ -166,13 +166,50 @@ abstract class BaseQueue<T> {
   #unfinished = 0;
 
   protected constructor(maxsize: number, store: Store<T>) {
-    this.maxsize = maxsize;
+    this.#maxsize = maxsize;
     this.#store = store;
     const name = this.constructor.name;
     this.#getters = new WaitList(`${name}.get()`, (v) => this.#redeliver(v));
     this.#bounced = new WaitList(`${name}.get()`, (v) => this.#redeliver(v));
     this.#putters = new WaitList(`${name}.put()`);
     this.#handing = new WaitList(`${name}.put() (item handed to a getter)`);
+  }
+
+  /** The most items it holds (Infinity: unbounded; 0: a rendezvous channel). See resize(). */
+  get maxsize(): number {
+    return this.#maxsize;
+  }
+
+  /**
+   * Changes maxsize (undefined or Infinity: unbounded). A larger size lets waiting putters in at
+   * once, in FIFO order; a smaller one drops nothing: puts wait until gets bring the size under
+   * it. A rendezvous queue cannot become a buffered one or the reverse (a RangeError): its puts
+   * wait for a getter, not for room, and those in flight would change meaning.
+   *
+   * @example
+   * ```ts
+   * const q = new Queue<Job>(10);
+   * q.resize(100); // ten waiting putters get in
+   * ```
+   */
+  resize(maxsize?: number): void {
+    const size = validateMaxsize(maxsize);
+    if ((size === 0) !== (this.#maxsize === 0)) {
+      throw new RangeError(`a rendezvous queue (maxsize 0) cannot be resized to a buffered one or the reverse, got ${size} for a queue of maxsize ${this.#maxsize}`);
+    }
+    this.#maxsize = size;
+    while (this.#store.size < size) {
+      const p = this.#putters.takeFirst();
+      if (p === undefined) break;
+      this.#store.add(p.data.item);
+      this.#unfinished++;
+      getHub().resumeWith(p.gt, undefined);
+    }
+  }
+
+  /** Items put and not yet marked with taskDone() (what join() waits for). */
+  get unfinishedTasks(): number {
+    return this.#unfinished;
   }
 
   /** Items stored now. */
@@ -182,16 +219,21 @@ abstract class BaseQueue<T> {
 
   /** Whether a put would wait (always true for a rendezvous queue). */
   get full(): boolean {
-    return this.#store.size >= this.maxsize;
+    return this.#store.size >= this.#maxsize;
   }
 
   get empty(): boolean {
     return this.#store.size === 0;
   }
 
-  /** Greenthreads waiting in get() (positive) — a quick way to see if a put would be taken at once. */
+  /** Greenthreads waiting in get() (eventlet's `getting()`) — a quick way to see if a put would be taken at once. */
   get getters(): number {
     return this.#getters.length + this.#bounced.length;
+  }
+
+  /** Greenthreads waiting in put() (eventlet's `putting()`); on a rendezvous queue, those whose item a getter has not taken yet. */
+  get putters(): number {
+    return this.#putters.length + this.#handing.length;
   }
 
   /** What a getter was handed, back from a getter that died before taking it. */
@@ -241,12 +283,12 @@ abstract class BaseQueue<T> {
 
   /** Non-blocking put; true when the item was taken or stored. */
   #offer(item: T): boolean {
-    if (this.maxsize === 0) return this.getters > 0 && this.#handOut(new Delivery(item, undefined));
+    if (this.#maxsize === 0) return this.getters > 0 && this.#handOut(new Delivery(item, undefined));
     if (this.#store.size === 0 && this.#getters.wakeFirst(item) !== undefined) {
       this.#unfinished++;
       return true;
     }
-    if (this.#store.size < this.maxsize && this.#putters.length === 0) {
+    if (this.#store.size < this.#maxsize && this.#putters.length === 0) {
       this.#store.add(item);
       this.#unfinished++;
       return true;
@@ -258,7 +300,8 @@ abstract class BaseQueue<T> {
   #poll(none: { none: true }): T | { none: true } {
     if (this.#store.size > 0) {
       const item = this.#store.take();
-      const p = this.#putters.takeFirst();
+      // Room for the first putter (none while a resize() down leaves the queue over its size).
+      const p = this.#store.size < this.#maxsize ? this.#putters.takeFirst() : undefined;
       if (p !== undefined) {
         this.#store.add(p.data.item);
         this.#unfinished++;
@@ -293,7 +336,7 @@ abstract class BaseQueue<T> {
    */
   put(item: T, options?: { timeoutMs?: number }): Operation<void> {
     const timeoutMs = timeoutOf(options, 'queue options');
-    return blocking(this.maxsize === 0 ? this.#putRendezvous(item, timeoutMs) : this.#put(item, timeoutMs), 'Queue.put()');
+    return blocking(this.#maxsize === 0 ? this.#putRendezvous(item, timeoutMs) : this.#put(item, timeoutMs), 'Queue.put()');
   }
 
   *#put(item: T, timeoutMs: number): Green<void> {
@@ -341,7 +384,7 @@ abstract class BaseQueue<T> {
    */
   get(options?: { timeoutMs?: number }): Operation<T> {
     const timeoutMs = timeoutOf(options, 'queue options');
-    return blocking(this.maxsize === 0 ? this.#getRendezvous(timeoutMs) : this.#get(timeoutMs), 'Queue.get()');
+    return blocking(this.#maxsize === 0 ? this.#getRendezvous(timeoutMs) : this.#get(timeoutMs), 'Queue.get()');
   }
 
   *#get(timeoutMs: number): Green<T> {

@@ -1,5 +1,5 @@
 /**
- * Semaphore, BoundedSemaphore and Lock.
+ * Semaphore, BoundedSemaphore, Lock and CappedSemaphore.
  *
  * No barging: release() hands the permit straight to the first waiter, so a greenthread that
  * arrives later never overtakes one that waits. A waiter killed after it was handed the permit
@@ -142,5 +142,160 @@ export class Lock extends BoundedSemaphore {
   /** Whether some greenthread holds it. */
   get locked(): boolean {
     return this.count === 0;
+  }
+}
+
+/**
+ * eventlet's CappedSemaphore: a count that stays within [0, limit] by waiting at both ends.
+ * `acquire()` waits while the count is 0; `release()` is an operation too, and waits while
+ * the count is at `limit` (a BoundedSemaphore throws there instead). Both ends are strictly FIFO
+ * and handed over directly: an acquire wakes the first waiting releaser (its release then
+ * completes), a release the first waiting acquirer. A waiter killed after it was handed its turn
+ * gives it back (its acquire or release does not count); until it has resumed, the room its
+ * turn made is not usable from the other end (a tryRelease right after a release handed to an
+ * acquirer returns false), so that a give-back can never push the count outside [0, limit].
+ *
+ * @example
+ * ```ts
+ * const credits = new CappedSemaphore(0, 10); // producers wait once 10 credits are banked
+ * spawn(function* () { for (;;) { yield* credits.release(); } });
+ * spawn(function* () { for (;;) { yield* credits.acquire(); spend(); } });
+ * ```
+ */
+export class CappedSemaphore {
+  #count: number;
+  readonly limit: number;
+  /**
+   * Waiters handed their turn that have not resumed: the count moved for them already, but
+   * until they resume they may give it back, so the other end must not use that room yet (or
+   * a give-back could push the count outside [0, limit]).
+   */
+  #handedAcquires = 0;
+  #handedReleases = 0;
+  readonly #acquirers: WaitList;
+  readonly #releasers: WaitList;
+
+  constructor(count: number, limit: number) {
+    this.#count = validateInt(count, 'count', 0, Number.MAX_SAFE_INTEGER);
+    this.limit = validateInt(limit, 'limit', Math.max(1, count), Number.MAX_SAFE_INTEGER);
+    // Given back: undo the acquire (or release) that the killed waiter was handed.
+    this.#acquirers = new WaitList('CappedSemaphore.acquire()', () => {
+      this.#handedAcquires--;
+      this.#count++;
+      this.#settle();
+    });
+    this.#releasers = new WaitList('CappedSemaphore.release()', () => {
+      this.#handedReleases--;
+      this.#count--;
+      this.#settle();
+    });
+  }
+
+  /** The count now (permits an acquire could take). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Greenthreads waiting in acquire(). */
+  get waiting(): number {
+    return this.#acquirers.length;
+  }
+
+  /** Greenthreads waiting in release() (the count is at limit). */
+  get releasing(): number {
+    return this.#releasers.length;
+  }
+
+  /**
+   * eventlet's `balance`: the count, less the acquirers waiting, plus the releasers waiting.
+   *
+   * @example
+   * ```ts
+   * if (sem.balance < 0) console.log(`${-sem.balance} greenthreads wait to acquire`);
+   * ```
+   */
+  get balance(): number {
+    return this.#count - this.#acquirers.length + this.#releasers.length;
+  }
+
+  /**
+   * Takes one from the count: true, or false once timeoutMs passed (0: do not wait).
+   *
+   * @example
+   * ```ts
+   * if (yield* sem.acquire({ timeoutMs: 100 })) use();
+   * ```
+   */
+  acquire(options?: { timeoutMs?: number }): Operation<boolean> {
+    const timeoutMs = timeoutOf(options, 'acquire options');
+    return blocking(this.#wait(-1, timeoutMs), 'CappedSemaphore.acquire()');
+  }
+
+  /**
+   * Adds one to the count: true, or false once timeoutMs passed while it stayed at limit (0: do
+   * not wait).
+   *
+   * @example
+   * ```ts
+   * yield* sem.release(); // waits while the count is at limit
+   * ```
+   */
+  release(options?: { timeoutMs?: number }): Operation<boolean> {
+    const timeoutMs = timeoutOf(options, 'release options');
+    return blocking(this.#wait(1, timeoutMs), 'CappedSemaphore.release()');
+  }
+
+  /** acquire without waiting: whether it took one. A plain call. */
+  tryAcquire(): boolean {
+    return this.#now(-1);
+  }
+
+  /** release without waiting: whether it added one. A plain call. */
+  tryRelease(): boolean {
+    return this.#now(1);
+  }
+
+  #canAcquire(): boolean {
+    return this.#count - this.#handedReleases > 0;
+  }
+
+  #canRelease(): boolean {
+    return this.#count + this.#handedAcquires < this.limit;
+  }
+
+  /** Moves the count by delta (-1 acquire, +1 release) if there is room and nobody waits before us. */
+  #now(delta: number): boolean {
+    const acquire = delta < 0;
+    if (acquire ? !this.#canAcquire() || this.#acquirers.length > 0 : !this.#canRelease() || this.#releasers.length > 0) return false;
+    this.#count += delta;
+    this.#settle();
+    return true;
+  }
+
+  *#wait(delta: number, timeoutMs: number): Green<boolean> {
+    if (this.#now(delta)) return true;
+    if (timeoutMs === 0) return false;
+    const r = yield* (delta < 0 ? this.#acquirers : this.#releasers).waitOrTimeout(undefined, timeoutMs);
+    if (r.timedOut) return false;
+    // Resumed: the turn we were handed is final now.
+    if (delta < 0) this.#handedAcquires--;
+    else this.#handedReleases--;
+    this.#settle();
+    return true;
+  }
+
+  /** Hands the count's room to waiters at either end, one at a time, until neither can move. */
+  #settle(): void {
+    for (;;) {
+      if (this.#acquirers.length > 0 && this.#canAcquire()) {
+        this.#count--;
+        this.#handedAcquires++;
+        this.#acquirers.wakeFirst(true);
+      } else if (this.#releasers.length > 0 && this.#canRelease()) {
+        this.#count++;
+        this.#handedReleases++;
+        this.#releasers.wakeFirst(true);
+      } else return;
+    }
   }
 }
