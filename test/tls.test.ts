@@ -54,6 +54,35 @@ describe('wrapTls', () => {
     expect(r).toEqual({ same: true, lines: ['line one\n', 'line two\n'], authorized: true });
   });
 
+  it('setTimeout(ms) bounds each wait; 0 is refused (no non-blocking mode under TLS), null means none; a string is sent as UTF-8', async () => {
+    const server = listen({ port: 0 });
+    const port = server.address().port;
+    const r = await run(function* () {
+      const peer = spawn(function* () {
+        const s = yield* wrapTls(yield* server.accept(), { isServer: true, key, cert });
+        const got = (yield* s.readLine()).toString();
+        yield* s.readLine(); // waits until the client closes
+        s.close();
+        return got;
+      });
+      const s = yield* wrapTls(yield* connect({ host: '127.0.0.1', port }), { servername: 'localhost', ca: cert });
+      expect(() => s.setTimeout(0)).toThrow(RangeError);
+      expect(() => s.setTimeout(-1)).toThrow(RangeError);
+      s.setTimeout(null).setTimeout(Infinity).setTimeout(50);
+      yield* s.sendAll('grüße\n');
+      let timedOut = false;
+      try {
+        yield* s.recv(10); // the server sends nothing
+      } catch (e) {
+        timedOut = e instanceof TimeoutError;
+      }
+      s.close();
+      return { got: yield* peer.wait(), timedOut };
+    });
+    server.close();
+    expect(r).toEqual({ got: 'grüße\n', timedOut: true });
+  });
+
   it('serves Node\'s tls.connect client', async () => {
     const server = listen({ port: 0 });
     const port = server.address().port;

@@ -167,15 +167,22 @@ export class GreenTlsSocket implements GreenStream {
 
   /**
    * Every blocking call on this socket throws TimeoutError (`ETIMEDOUT`) once it has waited `ms`
-   * for its peer; 0 (the default) waits for ever. (A timeout of the raw socket under TLS would
-   * look like the end of the stream to TLS: set it here.)
+   * for its peer; `null` or `Infinity` (the default) waits for ever. (A timeout of the raw
+   * socket under TLS would look like the end of the stream to TLS: set it here.) Unlike a
+   * GreenSocket's, 0 is refused: TLS has no non-blocking mode here, and taking 0 to mean "no
+   * timeout", as it once did, would now read as the opposite of what a GreenSocket does.
    *
    * @example
    * ```ts
    * tlsSock.setTimeout(30_000);
    * ```
    */
-  setTimeout(ms: number): this {
+  setTimeout(ms: number | null): this {
+    if (ms === null || ms === Infinity) {
+      this.#timeoutMs = 0;
+      return this;
+    }
+    if (ms === 0) throw new RangeError('GreenTlsSocket.setTimeout(0): a TLS socket has no non-blocking mode; pass null (or Infinity) for no timeout, or a positive ms');
     this.#timeoutMs = validateMs(ms, 'ms');
     return this;
   }
