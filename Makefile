@@ -54,22 +54,21 @@ cmake-check: apt-tools deps
 	  const ep = a.epollCreate(); if (ep < 0) throw new Error('epollCreate ' + ep); a.close(ep); \
 	  console.log('cmake-js build loads: ' + Object.keys(a).length + ' exports')"
 
-# Prebuilt binaries for linux-x64 and linux-arm64 (cross-compiled with Debian's
-# g++-aarch64-linux-gnu, stripped with its strip). Never committed. The cross build's build/ is
-# removed so no arm64 object is left where the local build lives.
-prebuilds: deps
-	scripts/apt-ensure.sh aarch64-linux-gnu-g++:g++-aarch64-linux-gnu
-	rm -rf prebuilds build
-	CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
-	  npx prebuildify --napi --strip --strip-bin aarch64-linux-gnu-strip --arch arm64
-	rm -rf build
-	npx prebuildify --napi --strip
-	rm -rf build
-	npm run build:native
+# Prebuilt binaries for linux-x64 and linux-arm64, for glibc (2.17 and newer, the host's
+# libstdc++ not needed) and for musl (Alpine): cross-built with Zig 0.11 from npm
+# (scripts/prebuild.sh) and checked (scripts/check-prebuilds.sh: versioned symbols, needed
+# libraries; musl's loader resolves the x64 musl build). Rebuilt when a native source changes;
+# never committed. node-gyp builds the addon once (npm ci), for the tests; Zig builds these.
+PREBUILDS := $(foreach a,x64 arm64,$(foreach l,glibc musl,prebuilds/linux-$(a)/greenhub.$(l).node))
+$(PREBUILDS) &: $(NATIVE_SRC) scripts/prebuild.sh scripts/check-prebuilds.sh | deps
+	scripts/apt-ensure.sh readelf:binutils /lib/ld-musl-x86_64.so.1:musl
+	scripts/prebuild.sh
+
+prebuilds: $(PREBUILDS)
 
 # The packed tarball installs without a compiler and runs on x64 and (qemu) arm64.
 dist-test: prebuilds ts
-	scripts/apt-ensure.sh qemu-aarch64:qemu-user
+	scripts/apt-ensure.sh qemu-aarch64:qemu-user /usr/aarch64-linux-gnu/lib/libstdc++.so.6:libstdc++6-arm64-cross
 	scripts/dist-test.sh
 
 test: build typecheck dts-check vitest cmake-check dist-test

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs Debian packages for commands the tests need, only when a command is missing.
-# Usage: scripts/apt-ensure.sh command:package [command:package ...]
+# Installs Debian packages for commands (or files) the tests need, only when one is missing.
+# Usage: scripts/apt-ensure.sh command:package [/absolute/file:package ...]
 set -euo pipefail
 missing=()
 for pair in "$@"; do
   cmd="${pair%%:*}"
   pkg="${pair#*:}"
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  if [[ "$cmd" == /* ]]; then
+    [ -e "$cmd" ] || missing+=("$pkg")
+  else
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 SUDO=""
