@@ -217,6 +217,26 @@ export class Backdoor {
 }
 
 /**
+ * Listens on a Unix socket path that only this user can connect to from the first moment: the
+ * socket file is created under umask 0177 (0600), so no one else can connect between bind()
+ * and a chmod. A worker thread cannot change the process's umask: there the file gets the
+ * umask's mode until the chmod right after.
+ */
+function listenOwnerOnly(path: string): GreenServer {
+  let old: number | undefined;
+  try {
+    old = process.umask(0o177);
+  } catch {
+    // ERR_WORKER_UNSUPPORTED_OPERATION in a worker thread
+  }
+  try {
+    return listen({ path });
+  } finally {
+    if (old !== undefined) process.umask(old);
+  }
+}
+
+/**
  * Listens on a Unix socket (`{ path }`, made 0600 so only this user can connect) or a loopback
  * TCP port (`{ port, host }`), and serves a REPL to each client in greenthreads of its own (see
  * {@link backdoorServer}). A plain call: it is listening when it returns; connect with
@@ -248,9 +268,13 @@ export function backdoor(options: BackdoorOptions): Backdoor {
   const checked = checkServerOptions(o);
   const host = o.host ?? '127.0.0.1';
   if (o.path === undefined && typeof host === 'string' && net.isIP(host) !== 0 && !checked.allowRemote && !isLoopback(host)) refuseRemote(host);
-  const server = o.path !== undefined ? listen({ path: o.path }) : listen({ host, port: o.port });
+  if (o.path !== undefined && o.path.startsWith('\0') && !checked.allowRemote) {
+    // An abstract socket has no file permissions: every local user could connect to it.
+    throw new RangeError(`backdoor: an abstract Unix socket (a path starting with \\0) has no permissions, so any local user could connect; use a file path, or pass allowRemote: true if you mean it, got ${describeValue(o.path)}`);
+  }
+  const server = o.path !== undefined ? listenOwnerOnly(o.path) : listen({ host, port: o.port });
   try {
-    if (o.path !== undefined && !o.path.startsWith('\0')) fs.chmodSync(o.path, 0o600);
+    if (o.path !== undefined && !o.path.startsWith('\0')) fs.chmodSync(o.path, 0o600); // (again, for a worker thread: see listenOwnerOnly)
     server.unref();
     const loop = spawn({ name: 'backdoor' }, () => serveBackdoor(server, checked));
     return new Backdoor(server, loop);

@@ -45,8 +45,8 @@ export function spawnAfterLocal<T>(ms: number, a: unknown, ...rest: unknown[]): 
   const forgetParent = (): void => {
     parent.unlink(cancelChild);
   };
-  parent.links.push(cancelChild);
-  child.links.push(forgetParent);
+  parent.links.add(cancelChild);
+  child.links.add(forgetParent);
   const body = child.body!;
   child.body = (...args: never[]) => {
     // Started: from now on it lives on its own.

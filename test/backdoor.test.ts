@@ -1,6 +1,7 @@
 // The backdoor (lib/backdoor.ts): a Node REPL per client over a green socket, driven here over
 // real loopback TCP and Unix sockets, from greenthreads and from Node's own net.
 import * as fs from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -193,6 +194,31 @@ describe('backdoor', () => {
       return { ...r, exists: fs.existsSync(sockPath) };
     });
     expect(got).toEqual({ address: { address: sockPath, family: 'Unix', port: 0 }, mode: 0o600, v: '[ 2, 4 ]\n', exists: false });
+    await run(expectNoFdLeak);
+  });
+
+  it('creates its Unix socket owner-only from the start (not only after a chmod), and refuses an abstract socket', async () => {
+    // Without the chmod, the file's mode comes from bind() alone: it must already be 0600,
+    // whatever the umask, or a local user could connect before the chmod.
+    const sockPath = path.join(tmp, 'bd-umask.sock');
+    const cjsFs = createRequire(path.join(process.cwd(), 'noop.js'))('node:fs') as typeof fs;
+    const realChmod = cjsFs.chmodSync;
+    const oldUmask = process.umask(0);
+    cjsFs.chmodSync = () => {};
+    syncBuiltinESMExports();
+    let mode = -1;
+    try {
+      const bd = backdoor({ path: sockPath });
+      mode = fs.statSync(sockPath).mode & 0o777;
+      bd.close();
+    } finally {
+      cjsFs.chmodSync = realChmod;
+      syncBuiltinESMExports();
+      process.umask(oldUmask);
+    }
+    expect(mode).toBe(0o600);
+    expect(process.umask()).toBe(oldUmask); // restored
+    expect(() => backdoor({ path: '\0greenhub-backdoor-test' })).toThrow(/abstract Unix socket.*any local user/);
     await run(expectNoFdLeak);
   });
 

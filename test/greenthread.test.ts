@@ -333,6 +333,19 @@ describe('link', () => {
     expect(calls).toEqual(['first named', 'late']);
     expect(() => gt.link(5 as never)).toThrow(TypeError);
   });
+
+  it('a callback linked twice is called twice, in link order, as eventlet does', async () => {
+    const calls: string[] = [];
+    const gt = spawn(function* () {
+      yield* sleep(1);
+    });
+    const a = () => calls.push('a');
+    gt.link(a);
+    gt.link(() => calls.push('b'));
+    gt.link(a);
+    await gt;
+    expect(calls).toEqual(['a', 'b', 'a']);
+  });
 });
 
 describe('stats', () => {

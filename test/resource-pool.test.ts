@@ -53,6 +53,24 @@ describe('ResourcePool: get and put', () => {
     expect(pool.waiting()).toBe(0);
   });
 
+  it('a create that returns nothing (a forgotten return) is a TypeError, and its slot is not lost', async () => {
+    let n = 0;
+    const pool = new ResourcePool<{ id: number }>({ max: 1, create: () => (n++ === 0 ? (undefined as never) : { id: n }) });
+    const r = await run(function* () {
+      let first = '';
+      try {
+        yield* pool.get({ timeoutMs: 1000 });
+      } catch (e) {
+        first = `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      const res = yield* pool.get({ timeoutMs: 1000 }); // the one slot is free again
+      pool.put(res);
+      return { first, res, size: pool.size, free: pool.free() };
+    });
+    expect(r.first).toMatch(/^TypeError: .*create\(\) must return a resource.*return. missing/);
+    expect(r).toMatchObject({ res: { id: 2 }, size: 1, free: 1 });
+  });
+
   it('reuses the most recently returned idle resource (LIFO)', async () => {
     const { pool } = counting({ max: 3 });
     await run(function* () {

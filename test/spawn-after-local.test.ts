@@ -1,6 +1,6 @@
 // spawnAfterLocal: a delayed start cancelled if its scheduler ends first (lib/spawn-after-local.ts)
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GreenletExit, getHub, sleep, spawn } from '../lib';
+import { GreenletExit, current, getHub, sleep, spawn } from '../lib';
 import type { Green, GreenThread } from '../lib';
 import { spawnAfterLocal } from '../lib/spawn-after-local';
 import { run, thrown } from './helpers/green';
@@ -18,7 +18,7 @@ afterEach(() => {
 
 /** Link callbacks a greenthread holds (internal hooks included): none may be left behind. */
 function hooks<T>(gt: GreenThread<T>): number {
-  return (gt as unknown as { linkList?: unknown[] }).linkList?.length ?? 0;
+  return (gt as unknown as { linkList?: Set<unknown> }).linkList?.size ?? 0;
 }
 
 /** What waiting for gt gives: its value, or the error's name and message. */
@@ -209,5 +209,18 @@ describe('spawnAfterLocal', () => {
       return yield* outcome(child);
     });
     expect(r).toBe('Error: child failed');
+  });
+});
+
+describe('spawnAfterLocal at scale', () => {
+  it('20,000 scheduled by one greenthread all start, and leave no hook on it', async () => {
+    const r = await run(function* () {
+      let started = 0;
+      const me = current()!;
+      for (let i = 0; i < 20_000; i++) spawnAfterLocal(1, function* () { started++; });
+      while (started < 20_000) yield* sleep(1);
+      return { started, hooksLeft: hooks(me) };
+    });
+    expect(r).toEqual({ started: 20_000, hooksLeft: 0 });
   });
 });

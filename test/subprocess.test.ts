@@ -313,6 +313,50 @@ describe('runProcess', () => {
     expectNoFdLeak();
   });
 
+  it('a child that writes a lot on its way out is not left blocked on a full pipe until SIGKILL: our ends are closed first', async () => {
+    const err = await run(function* () {
+      try {
+        // On SIGTERM the shell writes 1 MB (more than a pipe holds) and exits 0.
+        yield* runProcess('/bin/sh', ['-c', "trap 'head -c 1000000 /dev/zero; exit 0' TERM; sleep 5 & wait"], { timeoutMs: 500, killGraceMs: 3000 });
+      } catch (e) {
+        return e as RunError;
+      }
+      throw new Error('no error');
+    });
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect({ killed: err.killed, signal: err.signal }).toEqual({ killed: true, signal: null }); // it ended on its own, not by SIGKILL
+    expectNoFdLeak();
+  });
+
+  it('killed is false when the child had already exited and only a grandchild held its output open', async () => {
+    const err = await run(function* () {
+      try {
+        yield* runProcess('/bin/sh', ['-c', 'sleep 5 & echo parent done'], { timeoutMs: 500, encoding: 'utf8' });
+      } catch (e) {
+        return e as RunError;
+      }
+      throw new Error('no error');
+    });
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err).toMatchObject({ killed: false, signal: null, stdout: 'parent done\n' });
+    expectNoFdLeak();
+  });
+
+  it('collects output written a byte at a time, and stops exactly at maxBuffer', async () => {
+    const r = await run(function* () {
+      const ok = yield* runProcess('/bin/sh', ['-c', 'i=0; while [ $i -lt 3000 ]; do printf x; i=$((i+1)); done'], { encoding: 'utf8' });
+      let over: RunError | undefined;
+      try {
+        yield* runProcess('/bin/sh', ['-c', 'i=0; while [ $i -lt 3000 ]; do printf y; i=$((i+1)); done'], { maxBuffer: 2500, encoding: 'utf8' });
+      } catch (e) {
+        over = e as RunError;
+      }
+      return { okLength: ok.stdout.length, allX: /^x+$/.test(ok.stdout as string), overCode: over?.code, overLength: over?.stdout.length };
+    });
+    expect(r).toEqual({ okLength: 3000, allX: true, overCode: 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER', overLength: 2500 });
+    expectNoFdLeak();
+  });
+
   it('a child that ignores SIGTERM gets SIGKILL after killGraceMs', async () => {
     const err = await run(function* () {
       try {

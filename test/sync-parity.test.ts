@@ -7,6 +7,19 @@ import { CappedSemaphore } from '../lib/sync/semaphore';
 import { run } from './helpers/green';
 
 describe('CappedSemaphore', () => {
+  it('release() with room releases at the call, so a forgotten yield* loses nothing; at limit it waits only when run', async () => {
+    const r = await run(function* () {
+      const sem = new CappedSemaphore(0, 1);
+      sem.release(); // no yield*: there is room, so it counts
+      const afterForgotten = sem.count;
+      const atLimit = sem.release({ timeoutMs: 0 }); // no room now: nothing happens until run
+      const stillOne = sem.count;
+      const ran = yield* atLimit; // run with timeoutMs 0: false, count unchanged
+      return { afterForgotten, stillOne, ran, count: sem.count };
+    });
+    expect(r).toEqual({ afterForgotten: 1, stillOne: 1, ran: false, count: 1 });
+  });
+
   it('acquire waits at 0; release waits at limit; both FIFO, handed over directly', async () => {
     const sem = new CappedSemaphore(1, 2);
     const order: string[] = [];
@@ -111,8 +124,8 @@ describe('CappedSemaphore', () => {
     expect(() => sem.release()).toThrow(/inside a greenthread/);
     await run(function* () {
       expect(() => sem.acquire({ timeoutMs: -1 })).toThrow(RangeError);
-      sem.release(); // forgotten yield*: nothing happens
-      expect(sem.count).toBe(0);
+      sem.release(); // forgotten yield*: with room, it released at the call all the same
+      expect(sem.count).toBe(1);
     });
   });
 });

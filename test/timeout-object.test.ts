@@ -90,6 +90,25 @@ describe('timeout(): run(op)', () => {
 });
 
 describe('timeout(): identity and nesting', () => {
+  it('two deadlines due in one turn while their greenthread is woken: the inner one is withdrawn with its block, the outer one still fires', async () => {
+    const r = await run(function* () {
+      const ev = new Event<number>();
+      spawn(function* () {
+        burn(40); // both deadlines pass while the waiter is woken but not yet resumed
+        ev.send(1);
+      });
+      const t = timeout(15);
+      try {
+        const v = yield* withTimeout(10, ev.wait());
+        yield* sleep(5000);
+        return { v, outcome: 'the outer deadline lapsed' };
+      } catch (e) {
+        return { outcome: t.isMine(e) ? 'outer fired' : `other: ${String(e)}` };
+      }
+    });
+    expect(r).toEqual({ outcome: 'outer fired' });
+  });
+
   it("withTimeout's default never swallows an outer deadline", async () => {
     const r = await run(function* () {
       const outer = timeout(10);

@@ -101,7 +101,7 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
   /** @internal spawnAfter's start timer */ startTimer: Timer | undefined;
   /** @internal its node in the queue it waits in (a WaitList, another's waiters): O(1) removal */ waitNode: WaitNode | undefined;
   /** @internal greenthreads blocked in wait() on this one, FIFO (made on first use: most have none) */ waiters: WaitQueue<WaitOp<T>> | undefined;
-  /** @internal link callbacks (made on first use) */ linkList: Array<(gt: GreenThread<T>) => void> | undefined;
+  /** @internal link callbacks, in link order (made on first use; a Set, so unlink is O(1)) */ linkList: Set<(gt: GreenThread<T>) => void> | undefined;
   /** @internal */ observed = false;
   /** @internal */ result: T | undefined;
   /** @internal */ error: unknown = NO_ERROR;
@@ -173,7 +173,7 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
         ac.abort(gt.error !== NO_ERROR ? gt.error : new DOMException(`greenthread ${gt.id} (${gt.name}) ended`, 'AbortError'));
       // An internal hook (links), not link(): it does not count as observing an error.
       if (this.state === State.Dead) abort(this);
-      else this.links.push(abort);
+      else this.links.add(abort);
     }
     return c.signal;
   }
@@ -264,20 +264,19 @@ export class GreenThread<T = unknown> implements Operation<T>, PromiseLike<T> {
       cb(this);
       return;
     }
-    this.links.push(cb);
+    // Linked twice, called twice (as eventlet's list of links): a second registration is a wrapper.
+    const links = this.links;
+    links.add(links.has(cb) ? (gt: GreenThread<T>) => cb(gt) : cb);
   }
 
   /** @internal the link callbacks, made on first use (internal hooks push here without observing) */
-  get links(): Array<(gt: GreenThread<T>) => void> {
-    return (this.linkList ??= []);
+  get links(): Set<(gt: GreenThread<T>) => void> {
+    return (this.linkList ??= new Set());
   }
 
   /** Removes a callback given to link(); returns whether it was there. */
   unlink(cb: (gt: GreenThread<T>) => void): boolean {
-    const i = this.linkList?.indexOf(cb) ?? -1;
-    if (i < 0) return false;
-    this.linkList!.splice(i, 1);
-    return true;
+    return this.linkList?.delete(cb) ?? false;
   }
 
   toString(): string {

@@ -211,13 +211,13 @@ export class Hub {
         }
         break;
       case TimerKind.Timeout:
-        // A greenthread already woken (with its result, or a handed value) keeps what it got.
-        // (A greenthread in the yield lane has been handed nothing: it can be interrupted.)
+        // A woken greenthread keeps what it got (one in the yield lane got nothing: interrupt it).
         if (gt && (gt.state === State.Suspended || (gt.state === State.Runnable && gt.waitKind === Wait.Yield))) {
           this.throwInto(gt, timeoutErrorOf(t));
-        } else if (gt && t.deferrable && gt.state === State.Runnable && gt.deferredTimeout === NO_ERROR) {
-          // A block's deadline (timers.ts) never lapses: thrown at gt's next suspension.
-          gt.deferredTimeout = timeoutErrorOf(t);
+        } else if (gt && t.deferrable && gt.state === State.Runnable) {
+          // A block's deadline never lapses: thrown at gt's next suspension; a second one fires again next turn.
+          if (gt.deferredTimeout === NO_ERROR) gt.deferredTimeout = timeoutErrorOf(t);
+          else this.#timers.push(Object.assign(t, { deadline: this.#turnStart + 1e-3 }));
         }
         break;
     }
@@ -311,7 +311,7 @@ export class Hub {
         else this.resumeWith(w, value);
       }
     }
-    if (gt.linkList !== undefined && gt.linkList.length > 0) {
+    if (gt.linkList !== undefined && gt.linkList.size > 0) {
       const links = gt.linkList;
       gt.linkList = undefined;
       for (const cb of links) {

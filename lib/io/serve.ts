@@ -127,7 +127,7 @@ function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, 
     // When the handler ends — returned, threw, or killed before it even started — its socket
     // closes and its slot frees (an internal hook: it does not count as observing an error).
     // A socket a live Duplex took over stays open: the Duplex closes it when it is done.
-    gt.links.push(() => {
+    gt.links.add(() => {
       if (sock.takenBy === undefined || sock.takenBy.destroyed) sock.close();
       running--;
       wakeLoop();

@@ -239,7 +239,7 @@ export class GreenServer extends FdHandle {
     if (gt.dead) return;
     this.#handlers.add(gt);
     // An internal hook (links): it does not count as observing an error.
-    gt.links.push(() => {
+    gt.links.add(() => {
       this.#handlers.delete(gt);
       this.#handlerEnded?.notify();
     });

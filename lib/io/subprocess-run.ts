@@ -51,8 +51,9 @@ export interface RunResult<T extends Buffer | string = Buffer> extends ExitStatu
 
 /**
  * The extra fields of an error runProcess throws after killing the child (a TimeoutError, or
- * an `ERR_CHILD_PROCESS_STDIO_MAXBUFFER` RangeError): as execFile's, `killed: true`, `cmd`,
- * the `signal` it died of, and the output collected until then.
+ * an `ERR_CHILD_PROCESS_STDIO_MAXBUFFER` RangeError): as execFile's, `killed` (true when it
+ * had to be signalled; false when the child had already exited and only its output, held open
+ * by a grandchild, was late), `cmd`, the `signal` it died of, and the output collected until then.
  *
  * @example
  * ```ts
@@ -62,7 +63,7 @@ export interface RunResult<T extends Buffer | string = Buffer> extends ExitStatu
  */
 export interface RunError extends Error {
   code: string;
-  killed: true;
+  killed: boolean;
   cmd: string;
   signal: NodeJS.Signals | null;
   stdout: Buffer | string;
@@ -142,13 +143,16 @@ interface Plan {
   encoding: BufferEncoding | undefined;
 }
 
-/** One output stream's bytes, up to maxBuffer. */
+/**
+ * One output stream's bytes, up to maxBuffer, read into one buffer that doubles as it fills:
+ * a child that writes a byte at a time costs bytes, not an object per read.
+ */
 class Collected {
-  readonly chunks: Buffer[] = [];
+  buf: Buffer = Buffer.allocUnsafe(16 * 1024);
   length = 0;
   constructor(readonly name: string) {}
   result(encoding: BufferEncoding | undefined): Buffer | string {
-    const b = Buffer.concat(this.chunks, this.length);
+    const b = Buffer.from(this.buf.subarray(0, this.length)); // a copy the size of the output
     return encoding === undefined ? b : b.toString(encoding);
   }
 }
@@ -156,12 +160,17 @@ class Collected {
 function* drain(from: GreenFd | null, into: Collected, maxBuffer: number): Green<void> {
   if (from === null) return;
   for (;;) {
-    const chunk = yield* from.recv(64 * 1024);
-    if (chunk.length === 0) return;
-    const room = maxBuffer - into.length;
-    into.chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-    into.length += Math.min(chunk.length, room);
-    if (chunk.length > room) {
+    if (into.length === into.buf.length) {
+      // Full: grow (one byte past maxBuffer is enough to tell it was exceeded).
+      const grown = Buffer.allocUnsafe(Math.min(into.buf.length * 2, Math.max(maxBuffer + 1, into.buf.length + 1)));
+      into.buf.copy(grown, 0, 0, into.length);
+      into.buf = grown;
+    }
+    const n = yield* from.recvInto(into.buf.subarray(into.length));
+    if (n === 0) return;
+    into.length += n;
+    if (into.length > maxBuffer) {
+      into.length = maxBuffer;
       const err = new RangeError(`${into.name} maxBuffer length exceeded`) as RangeError & { code: string };
       err.code = 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
       throw err;
@@ -186,11 +195,19 @@ function* feed(to: GreenFd | null, input: Uint8Array | undefined): Green<void> {
  * SIGTERM now, SIGKILL after graceMs if it has not ended. A Node timer, not a greenthread:
  * it must fire even when the greenthread that asked was killed.
  */
-function terminate(proc: GreenProcess, graceMs: number): void {
-  if (proc.status !== undefined) return;
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+function terminate(proc: GreenProcess, graceMs: number): boolean {
+  if (proc.status !== undefined) return false;
+  const kill = (sig: NodeJS.Signals): void => {
+    try {
+      proc.kill(sig);
+    } catch {
+      // gone meanwhile (ESRCH): nothing to kill
+    }
+  };
+  const t = setTimeout(() => kill('SIGKILL'), graceMs); // armed first: whatever SIGTERM does
   proc.onExit(() => clearTimeout(t));
+  kill('SIGTERM');
+  return true;
 }
 
 function* runOp(plan: Plan): Green<RunResult<Buffer | string>> {
@@ -204,12 +221,15 @@ function* runOp(plan: Plan): Green<RunResult<Buffer | string>> {
     const [, , , status] = yield* all([feed(proc.stdin, plan.input), drain(proc.stdout, out, plan.maxBuffer), drain(proc.stderr, err, plan.maxBuffer), proc.wait()]);
     return { stdout: out.result(plan.encoding), stderr: err.result(plan.encoding), ...status };
   } catch (e) {
-    terminate(proc, plan.graceMs);
+    const killed = terminate(proc, plan.graceMs);
     const ours = (timer !== undefined && isTimeoutOf(e, timer)) || (e as { code?: unknown }).code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
     if (!ours) throw e; // killed, an outer deadline, a bug: do not linger
     if (timer !== undefined) hub.cancelTimer(timer);
+    // Our ends closed first: a child that writes on its way out gets EPIPE instead of blocking
+    // on a full pipe until the SIGKILL.
+    proc.close();
     const { signal } = yield* proc.wait();
-    throw Object.assign(e as Error, { killed: true, cmd: commandLine(plan.req), signal, stdout: out.result(plan.encoding), stderr: err.result(plan.encoding) });
+    throw Object.assign(e as Error, { killed, cmd: commandLine(plan.req), signal, stdout: out.result(plan.encoding), stderr: err.result(plan.encoding) });
   } finally {
     if (timer !== undefined) hub.cancelTimer(timer);
     proc.close();

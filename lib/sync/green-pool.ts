@@ -15,7 +15,7 @@ import { blocking } from '../operation';
 /** Calls cb when gt ends, without counting as observing its error (link() would). */
 function onEnd(gt: AnyGreenThread, cb: () => void): void {
   if (gt.dead) cb();
-  else gt.links.push(cb);
+  else gt.links.add(cb);
 }
 
 /**

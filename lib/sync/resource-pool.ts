@@ -229,6 +229,12 @@ export class ResourcePool<R> {
       throw e;
     }
     this.#creating--;
+    if (r === undefined || r === null) {
+      // `create() { connect(…) }` without its return: a resource of undefined could never be
+      // told from "nothing handed over", and its slot would be lost for good.
+      this.#grant();
+      throw new TypeError(`ResourcePool: create() must return a resource (or a promise or generator of one), got ${r}: is a \`return\` missing?`);
+    }
     if (this.#live.has(r)) {
       this.#grant();
       throw poolError('ResourcePool: create() returned a resource that is already in the pool', 'ERR_POOL_DUPLICATE');

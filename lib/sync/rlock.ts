@@ -148,15 +148,14 @@ export class RLock {
   #take(gt: AnyGreenThread): void {
     this.#owner = gt;
     this.#count = 1;
-    gt.links.push(this.#onOwnerEnd); // an end hook, not link(): it does not observe errors
+    gt.links.add(this.#onOwnerEnd); // an end hook, not link(): it does not observe errors
   }
 
   /** Frees the lock (every count) and hands it to the first waiter. */
   #free(): void {
     const owner = this.#owner;
     if (owner !== undefined) {
-      const i = owner.linkList?.indexOf(this.#onOwnerEnd) ?? -1;
-      if (i >= 0) owner.linkList!.splice(i, 1);
+      owner.linkList?.delete(this.#onOwnerEnd);
     }
     this.#owner = undefined;
     this.#count = 0;

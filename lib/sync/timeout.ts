@@ -275,7 +275,7 @@ export class Timeout<Silent extends boolean = boolean> {
     t.makeError = this.#makeError;
     if (!this.#linked) {
       // An internal end hook (links), not link(): it does not count as observing an error.
-      this.#owner.links.push(this.#endWithOwner);
+      this.#owner.links.add(this.#endWithOwner);
       this.#linked = true;
     }
   }
