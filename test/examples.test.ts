@@ -9,7 +9,13 @@ import { ROOT } from './helpers/raw';
 const children: ChildProcess[] = [];
 afterEach(() => {
   // tsx runs the program in a child of its own: kill the whole process group.
-  for (const c of children.splice(0)) if (c.pid) process.kill(-c.pid, 'SIGKILL');
+  for (const c of children.splice(0)) {
+    try {
+      if (c.pid) process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      // already gone (a test stopped it)
+    }
+  }
 });
 
 /** Starts `npx tsx <example>` (the README's command) with PORT=0 and resolves with the port it printed. */
@@ -46,10 +52,14 @@ function get(port: number, urlPath = '/'): Promise<{ status: number; body: strin
 }
 
 describe('examples/epoll-server.ts', () => {
-  it('answers the seed\'s "Hello, world!" to several clients', async () => {
+  it('answers the tutorial\'s "Hello, world!" to several clients, and stops on Ctrl-C (exit code 130)', async () => {
     const port = await startExample('epoll-server.ts');
     const answers = await Promise.all([get(port), get(port, '/a'), get(port, '/b')]);
     for (const a of answers) expect(a).toEqual({ status: 200, body: 'Hello, world!' });
+    const child = children[children.length - 1];
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    process.kill(-child.pid!, 'SIGINT'); // as a terminal's Ctrl-C: the whole process group
+    expect(await exited).toBe(130);
   });
 });
 
