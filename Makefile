@@ -80,13 +80,24 @@ dist-test: prebuilds ts
 
 test: build typecheck dts-check vitest cmake-check dist-test
 
-# Side by side with Node's net and http (and eventlet and gevent, from Debian, when they
-# install): one table on stdout, bench/results/latest.json. BENCH_QUICK=1 for a short check.
+# Side by side with a C epoll server (the floor), Go's net, Node's net and http (and eventlet
+# and gevent, from Debian, when they install): one table on stdout, bench/results/latest.json.
+# BENCH_QUICK=1 for a short check; BENCH_ONLY=<mode or client>, BENCH_BEFORE=<dist dir>,
+# BENCH_CPU_PROF=1 (greenhub's CPU profiles), BENCH_SYSCALLS=1 (syscalls per op): bench/run.js.
 bench/loadgen: bench/loadgen.c
 	$(CC) -O2 -Wall -Wextra -o $@ $<
 
-bench: build bench/loadgen
-	-scripts/apt-ensure.sh taskset:util-linux wrk:wrk
+# The floor beside greenhub: the same servers in C on epoll, and in Go (Debian's golang-go,
+# when it installs; the bench says so when it does not).
+bench/servers/c-epoll-server: bench/servers/c-epoll-server.c
+	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+bench/servers/go-net-server: bench/servers/go-net-server.go
+	-scripts/apt-ensure.sh go:golang-go
+	-cd bench/servers && GO111MODULE=off go build -o go-net-server go-net-server.go
+
+bench: build bench/loadgen bench/servers/c-epoll-server bench/servers/go-net-server
+	-scripts/apt-ensure.sh taskset:util-linux wrk:wrk strace:strace
 	-/usr/bin/python3 -c 'import eventlet, gevent' 2>/dev/null || \
 	  scripts/apt-ensure.sh eventlet-missing:python3-eventlet gevent-missing:python3-gevent || true
 	node bench/run.js

@@ -32,6 +32,9 @@ const SERVERS = {
   'node net': (mode) => ['node', [path.join(__dirname, 'servers/node-net-server.js'), mode]],
   'node http': (mode) => ['node', [path.join(__dirname, 'servers/node-http-server.js'), mode]],
   'greenhub http': (mode) => ['node', [path.join(__dirname, 'servers/greenhub-http-server.js'), mode]],
+  // The floor: the same servers in C straight on epoll, and Go's net (make bench builds both).
+  'c epoll': (mode) => [path.join(__dirname, 'servers/c-epoll-server'), [mode]],
+  'go net': (mode) => [path.join(__dirname, 'servers/go-net-server'), [mode]],
   eventlet: (mode) => [PYTHON, [path.join(__dirname, 'servers/eventlet_server.py'), mode]],
   gevent: (mode) => [PYTHON, [path.join(__dirname, 'servers/gevent_server.py'), mode]],
 };
@@ -41,6 +44,11 @@ const BEFORE = process.env.BENCH_BEFORE ? path.resolve(process.env.BENCH_BEFORE)
 if (BEFORE) {
   SERVERS['greenhub before'] = (mode) => ['node', [path.join(__dirname, 'servers/greenhub-server.js'), mode]];
 }
+const floor = [];
+for (const [impl, file, how] of [['c epoll', 'c-epoll-server', 'cc'], ['go net', 'go-net-server', "Debian's golang-go"]]) {
+  if (fs.existsSync(path.join(__dirname, 'servers', file))) floor.push(impl);
+  else notes.push(`${impl}: skipped (bench/servers/${file} was not built: ${how} missing)`);
+}
 const python = [];
 for (const [impl, mod] of [['eventlet', 'eventlet'], ['gevent', 'gevent']]) {
   if (hasPython(mod)) python.push(impl);
@@ -49,16 +57,16 @@ for (const [impl, mod] of [['eventlet', 'eventlet'], ['gevent', 'gevent']]) {
 
 // workload name -> { mode, conns, impls }
 const WORKLOADS = [
-  { name: 'echo 64 B, 50 conns', mode: 'echo', conns: 50, impls: ['greenhub', 'node net', ...python] },
-  { name: 'echo 64 B, 1 conn', mode: 'echo', conns: 1, impls: ['greenhub', 'node net'] },
-  { name: 'hello (conn per request), 50 conns', mode: 'hello', conns: 50, impls: ['greenhub', 'node net', 'node http', 'greenhub http', ...python] },
-  { name: 'keepalive HTTP/1.1, 50 conns', mode: 'keepalive', conns: 50, impls: ['greenhub', 'node net', 'node http', 'greenhub http', ...python] },
+  { name: 'echo 64 B, 50 conns', mode: 'echo', conns: 50, impls: ['greenhub', 'node net', ...floor, ...python] },
+  { name: 'echo 64 B, 1 conn', mode: 'echo', conns: 1, impls: ['greenhub', 'node net', ...floor] },
+  { name: 'hello (conn per request), 50 conns', mode: 'hello', conns: 50, impls: ['greenhub', 'node net', ...floor, 'node http', 'greenhub http', ...python] },
+  { name: 'keepalive HTTP/1.1, 50 conns', mode: 'keepalive', conns: 50, impls: ['greenhub', 'node net', ...floor, 'node http', 'greenhub http', ...python] },
 ];
 if (BEFORE) for (const w of WORKLOADS) if (w.mode !== 'hello') w.impls.splice(1, 0, 'greenhub before');
 
 if (!QUICK) {
-  WORKLOADS.push({ name: 'echo 64 B, 1000 conns', mode: 'echo', conns: 1000, impls: ['greenhub', 'node net'] });
-  WORKLOADS.push({ name: 'keepalive HTTP/1.1, 1000 conns', mode: 'keepalive', conns: 1000, impls: ['greenhub', 'node net', 'node http', 'greenhub http'] });
+  WORKLOADS.push({ name: 'echo 64 B, 1000 conns', mode: 'echo', conns: 1000, impls: ['greenhub', 'node net', ...floor] });
+  WORKLOADS.push({ name: 'keepalive HTTP/1.1, 1000 conns', mode: 'keepalive', conns: 1000, impls: ['greenhub', 'node net', ...floor, 'node http', 'greenhub http'] });
   WORKLOADS.push({ name: 'POST 4 KiB echo HTTP/1.1, 50 conns', mode: 'post', conns: 50, impls: ['node http', 'greenhub http'] });
   // The same keep-alive hello, driven by load generators nobody here wrote.
   for (const client of ['wrk', 'autocannon']) {
@@ -81,8 +89,17 @@ function cpuTicks(pid) {
   return [Number(fields[11]), Number(fields[12])];
 }
 
-function startServer(impl, mode, pinned) {
-  const [cmd, args] = SERVERS[impl](mode);
+// BENCH_CPU_PROF=1: the greenhub servers run with --cpu-prof, one profile per workload in
+// bench/results/profiles/ (the first round's), for `node --cpu-prof` tooling or Chrome DevTools.
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
+const PROFILES = path.join(__dirname, 'results', 'profiles');
+
+function startServer(impl, mode, pinned, profileName) {
+  let [cmd, args] = SERVERS[impl](mode);
+  if (profileName) {
+    fs.mkdirSync(PROFILES, { recursive: true });
+    args = ['--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', profileName, ...args];
+  }
   const full = pinned && PIN ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args];
   const env = impl === 'greenhub before' ? { ...process.env, GREENHUB_DIST: BEFORE } : process.env;
   const child = spawn(full[0], full[1], { stdio: ['ignore', 'pipe', 'inherit'], env });
@@ -108,9 +125,10 @@ function loadgen(port, mode, conns, seconds, pinned, client) {
   return JSON.parse(execFileSync(cmd, a, { encoding: 'utf8', timeout: (seconds + 30) * 1000 }).trim());
 }
 
-async function measure(impl, w) {
+async function measure(impl, w, round) {
   const pinned = !w.unpinned;
-  const { child, port } = await startServer(impl, w.mode, pinned);
+  const profile = CPU_PROF && round === 0 && impl.startsWith('greenhub') ? `${impl.replace(/ /g, '-')}-${w.mode}-${w.conns}${w.client ? '-' + w.client : ''}.cpuprofile` : undefined;
+  const { child, port } = await startServer(impl, w.mode, pinned, profile);
   try {
     loadgen(port, w.mode, w.conns, w.client ? 1 : WARMUP, pinned, w.client); // JIT and connection warm-up (wrk counts whole seconds)
     const before = cpuTicks(child.pid);
@@ -123,8 +141,46 @@ async function measure(impl, w) {
     r.cpu_sys_us_per_op = perOp(after[1] - before[1]);
     return r;
   } finally {
+    // SIGTERM lets a profiled server write its profile (the servers exit on it); else SIGKILL.
+    child.kill(profile ? 'SIGTERM' : 'SIGKILL');
+    await new Promise((res) => child.once('exit', res));
+  }
+}
+
+// BENCH_SYSCALLS=1: syscalls per operation, counted with `strace -c -f` on a separate short
+// run of each server (strace slows it down: the counts matter here, not the speed). Memory
+// management and futex (Node's and Go's helper threads) are left out: what is counted is the
+// I/O the work needs.
+const SYSCALLS = process.env.BENCH_SYSCALLS === '1';
+const NOT_IO = new Set(['futex', 'mmap', 'munmap', 'mprotect', 'madvise', 'brk', 'rt_sigprocmask', 'rt_sigreturn', 'sched_yield', 'nanosleep', 'clock_nanosleep', 'getpid', 'gettid', 'tgkill']);
+
+function parseStrace(text) {
+  const counts = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(line);
+    if (m && !NOT_IO.has(m[2])) counts[m[2]] = (counts[m[2]] ?? 0) + Number(m[1]);
+  }
+  return counts;
+}
+
+async function syscallsPerOp(impl, w) {
+  const { child, port } = await startServer(impl, w.mode, true);
+  const out = path.join(os.tmpdir(), `greenhub-strace-${process.pid}.txt`);
+  try {
+    loadgen(port, w.mode, w.conns, WARMUP, true);
+    const st = spawn('strace', ['-c', '-f', '-p', String(child.pid), '-o', out], { stdio: 'ignore' });
+    await new Promise((res) => setTimeout(res, 500)); // attached to every thread
+    const r = loadgen(port, w.mode, w.conns, QUICK ? 1 : 2, true);
+    st.kill('SIGINT');
+    await new Promise((res) => st.once('exit', res));
+    const counts = parseStrace(fs.readFileSync(out, 'utf8'));
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const top = Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, v]) => `${k} ${fmt(v / r.ops, 2)}`);
+    return { workload: w.name, impl, per_op: r.ops > 0 ? total / r.ops : null, top };
+  } finally {
     child.kill('SIGKILL');
     await new Promise((res) => child.once('exit', res));
+    fs.rmSync(out, { force: true });
   }
 }
 
@@ -185,7 +241,7 @@ async function main() {
       const order = round % 2 === 0 ? w.impls : [...w.impls].reverse();
       for (const impl of order) {
         try {
-          runs[impl].push(await measure(impl, w));
+          runs[impl].push(await measure(impl, w, round));
         } catch (e) {
           notes.push(`${w.name} / ${impl}: ${e.message}`);
         }
@@ -218,12 +274,31 @@ async function main() {
       }
     }
     const base = rows.find((r) => r.impl === 'node net') ?? rows.find((r) => r.impl === 'node http') ?? rows.find((r) => r.impl === 'greenhub');
+    const c = rows.find((r) => r.impl === 'c epoll');
     for (const r of rows) {
       r.ops_ratio = base ? r.ops_per_s / base.ops_per_s : null;
       r.cpu_ratio = base && r.cpu_us_per_op && base.cpu_us_per_op ? r.cpu_us_per_op / base.cpu_us_per_op : null;
+      // The floor: server CPU per op against the C epoll server's, same run.
+      r.floor_ratio = c && r.cpu_us_per_op && c.cpu_us_per_op ? r.cpu_us_per_op / c.cpu_us_per_op : null;
     }
     results.workloads.push({ name: w.name, mode: w.mode, conns: w.conns, baseline: base?.impl, rows });
     process.stderr.write(`done: ${w.name}\n`);
+  }
+
+  if (SYSCALLS) {
+    results.syscalls = [];
+    if (spawnSync('strace', ['-V'], { stdio: 'ignore' }).error) notes.push("syscalls per op: skipped (Debian's strace is not installed)");
+    else {
+      for (const w of WORKLOADS.filter((x) => x.conns === 50 && (x.mode === 'echo' || x.mode === 'keepalive') && !x.client)) {
+        for (const impl of ['greenhub', 'c epoll', 'go net', 'node net'].filter((i) => w.impls.includes(i))) {
+          try {
+            results.syscalls.push(await syscallsPerOp(impl, w));
+          } catch (e) {
+            notes.push(`syscalls ${w.name} / ${impl}: ${e.message}`);
+          }
+        }
+      }
+    }
   }
 
   if (ONLY) {
@@ -258,13 +333,19 @@ function render(res) {
   lines.push(`greenhub bench — ${res.date.slice(0, 10)}${res.quick ? ' (BENCH_QUICK)' : ''}`);
   lines.push(`${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ${m.pinned}; ${m.rounds} round(s) of ${m.seconds} s, medians`);
   lines.push('');
-  lines.push('| workload | server | req/s (min–max) | × node net | p50 µs | p99 µs | server CPU µs/op (user + sys) | × node net |');
-  lines.push('|---|---|---|---|---|---|---|---|');
+  lines.push('| workload | server | req/s (min–max) | × node net | p50 µs | p99 µs | server CPU µs/op (user + sys) | × node net | × C floor |');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const w of res.workloads) {
     for (const r of w.rows) {
       const name = w.baseline && w.baseline !== 'node net' ? `${w.name} (ratios × ${w.baseline})` : w.name;
-      lines.push(`| ${name} | ${r.impl} | ${fmt(r.ops_per_s)} (${fmt(r.ops_min)}–${fmt(r.ops_max)}) | ${fmt(r.ops_ratio, 2)} | ${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.cpu_us_per_op, 2)} (${fmt(r.cpu_user_us_per_op, 1)} + ${fmt(r.cpu_sys_us_per_op, 1)}) | ${fmt(r.cpu_ratio, 2)} |`);
+      lines.push(`| ${name} | ${r.impl} | ${fmt(r.ops_per_s)} (${fmt(r.ops_min)}–${fmt(r.ops_max)}) | ${fmt(r.ops_ratio, 2)} | ${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.cpu_us_per_op, 2)} (${fmt(r.cpu_user_us_per_op, 1)} + ${fmt(r.cpu_sys_us_per_op, 1)}) | ${fmt(r.cpu_ratio, 2)} | ${fmt(r.floor_ratio, 2)} |`);
     }
+  }
+  if (res.syscalls?.length) {
+    lines.push('');
+    lines.push('| syscalls per op (strace -c, BENCH_SYSCALLS=1) | server | per op | most frequent, per op |');
+    lines.push('|---|---|---|---|');
+    for (const x of res.syscalls) lines.push(`| ${x.workload} | ${x.impl} | ${fmt(x.per_op, 2)} | ${x.top.join(', ')} |`);
   }
   lines.push('');
   lines.push('| micro benchmark | result |');
