@@ -152,7 +152,7 @@ async function measure(impl, w, round) {
 // management and futex (Node's and Go's helper threads) are left out: what is counted is the
 // I/O the work needs.
 const SYSCALLS = process.env.BENCH_SYSCALLS === '1';
-const NOT_IO = new Set(['futex', 'mmap', 'munmap', 'mprotect', 'madvise', 'brk', 'rt_sigprocmask', 'rt_sigreturn', 'sched_yield', 'nanosleep', 'clock_nanosleep', 'getpid', 'gettid', 'tgkill']);
+const NOT_IO = new Set(['total', 'futex', 'mmap', 'munmap', 'mprotect', 'madvise', 'brk', 'rt_sigprocmask', 'rt_sigreturn', 'sched_yield', 'nanosleep', 'clock_nanosleep', 'getpid', 'gettid', 'tgkill']);
 
 function parseStrace(text) {
   const counts = {};
