@@ -62,6 +62,25 @@ function setImmediateChain() {
   })();
 }
 
+// One crossing into the addon: a non-blocking read of an empty pipe (EAGAIN), what a socket
+// read costs besides the kernel's work. Reports user-space ns per call (process.cpuUsage).
+function crossing() {
+  const p = new Int32Array(2);
+  native.pipe2(p);
+  const buf = Buffer.alloc(64);
+  let calls = 0;
+  const u0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < MS) {
+    for (let i = 0; i < 10_000; i++) native.read(p[0], buf, 0, 64);
+    calls += 10_000;
+  }
+  const u = process.cpuUsage(u0);
+  native.close(p[0]);
+  native.close(p[1]);
+  out(Math.round((u.user * 1000) / calls), 'ns user per call', { sysNsPerCall: Math.round((u.system * 1000) / calls) });
+}
+
 function spawnFinish() {
   let count = 0;
   const t0 = performance.now();
@@ -201,6 +220,7 @@ const benches = {
   'async-await-2': asyncPingPong,
   'setImmediate-chain': setImmediateChain,
   'spawn-finish': spawnFinish,
+  'crossing': crossing,
   'idle-100k': idleMemory,
   'timers': timers,
   'events-greenhub': () => events('greenhub'),

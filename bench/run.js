@@ -317,7 +317,7 @@ async function main() {
     const ok = rs.filter((r) => r.value !== null);
     results.micro.push(ok.length ? { ...ok[0], value: median(ok.map((r) => r.value)) } : rs[0]);
   }
-  for (const name of ['switch-1000', 'switch-2-100fds', 'async-await-2', 'setImmediate-chain', 'spawn-finish', 'idle-100k', 'timers', 'events-greenhub', 'events-epoll-pkg', 'http-head-greenhub', 'http-head-llhttp']) {
+  for (const name of ['switch-1000', 'switch-2-100fds', 'async-await-2', 'setImmediate-chain', 'spawn-finish', 'crossing', 'idle-100k', 'timers', 'events-greenhub', 'events-epoll-pkg', 'http-head-greenhub', 'http-head-llhttp']) {
     if (name === 'events-epoll-pkg' && !epollPkg) continue;
     results.micro.push(micro(name, epollPkg ? { EPOLL_PKG: epollPkg } : {}));
   }

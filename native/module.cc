@@ -64,14 +64,17 @@ static std::string TypeName(const Napi::Value& v) {
   return "an unknown value";
 }
 
+// The hot calls (read, send) pass three numbers and a buffer: each check below is one Node-API
+// call, which fails cleanly (napi_number_expected, napi_invalid_arg) on the wrong type, so no
+// separate typeof call is made first.
 bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t* out) {
   Napi::Value v = info[i];
-  if (!v.IsNumber()) {
+  double d;
+  if (napi_get_value_double(info.Env(), v, &d) != napi_ok) {
     Throw(info.Env(), ErrorKind::Type,
           std::string(name) + " must be an integer, got " + TypeName(v));
     return false;
   }
-  double d = v.As<Napi::Number>().DoubleValue();
   if (!(std::trunc(d) == d) || d < -2147483648.0 || d > 2147483647.0) {
     Throw(info.Env(), ErrorKind::Range,
           std::string(name) + " must be a 32-bit integer, got " + std::to_string(d));
@@ -83,12 +86,12 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t*
 
 bool ArgSize(const Napi::CallbackInfo& info, size_t i, const char* name, uint64_t* out) {
   Napi::Value v = info[i];
-  if (!v.IsNumber()) {
+  double d;
+  if (napi_get_value_double(info.Env(), v, &d) != napi_ok) {
     Throw(info.Env(), ErrorKind::Type,
           std::string(name) + " must be an integer, got " + TypeName(v));
     return false;
   }
-  double d = v.As<Napi::Number>().DoubleValue();
   // The negated test also catches NaN. 9007199254740991 is Number.MAX_SAFE_INTEGER.
   if (!(std::trunc(d) == d && d >= 0 && d <= 9007199254740991.0)) {
     // Number's own ToString ("1.5", "NaN", "-1", "Infinity") names what was got exactly.
@@ -125,19 +128,15 @@ bool ArgString(const Napi::CallbackInfo& info, size_t i, const char* name, std::
 bool ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name, uint8_t** data,
               size_t* length) {
   napi_value v = info[i];
-  bool is = false;
-  napi_is_typedarray(info.Env(), v, &is);
-  if (is) {
-    napi_typedarray_type type;
-    size_t len = 0;
-    void* ptr = nullptr;
-    napi_get_typedarray_info(info.Env(), v, &type, &len, &ptr, nullptr, nullptr);
-    if (type == napi_uint8_array || type == napi_int8_array ||
-        type == napi_uint8_clamped_array) {
-      *data = static_cast<uint8_t*>(ptr);
-      *length = len;
-      return true;
-    }
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* ptr = nullptr;
+  // Not a typed array: napi_invalid_arg, nothing thrown yet.
+  if (napi_get_typedarray_info(info.Env(), v, &type, &len, &ptr, nullptr, nullptr) == napi_ok &&
+      (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array)) {
+    *data = static_cast<uint8_t*>(ptr);
+    *length = len;
+    return true;
   }
   Throw(info.Env(), ErrorKind::Type,
         std::string(name) + " must be a Buffer or Uint8Array, got " + TypeName(info[i]));
