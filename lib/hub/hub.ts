@@ -343,7 +343,7 @@ export class Hub {
       // again in the same pass of libuv's timers.
       const ms = Math.ceil(t.deadline - now());
       if (ms <= 0) this.wakeup();
-      this.poller.armTimer(Math.max(1, ms), { ref: this.#timers.refCount > 0 });
+      this.poller.armTimer(Math.max(1, ms), { ref: this.#timers.refCount > 0, deadline: t.deadline });
     } else {
       this.poller.disarmTimer();
     }

@@ -115,7 +115,10 @@ export class HubPoller {
       native.attach(this.epfd, this.events, (n) => {
         this.dispatch(n);
         onBatch();
-      }, onTimer),
+      }, () => {
+        this.#timerDeadline = NaN; // fired: no longer armed
+        onTimer();
+      }),
       'attach',
     );
     this.#attached = true;
@@ -126,20 +129,34 @@ export class HubPoller {
     if (this.#attached) native.pollRef(this.epfd, ref);
   }
 
-  /** Arms the one loop timer (replacing the previous deadline); `ref`: it holds the process open. */
-  armTimer(ms: number, options: { ref: boolean }): void {
+  /** The hub deadline the loop timer is armed for (NaN: not armed), and whether it holds the process. */
+  #timerDeadline = NaN;
+  #timerRef = false;
+
+  /**
+   * Arms the one loop timer for the hub's `deadline`, `ms` from now (replacing the previous
+   * one); `ref`: it holds the process open. Armed already for that deadline: nothing to do, so
+   * a wake-up that leaves the earliest timer as it was costs no call into the addon.
+   */
+  armTimer(ms: number, options: { ref: boolean; deadline: number }): void {
+    if (options.deadline === this.#timerDeadline && options.ref === this.#timerRef) return;
     // libuv takes any uint64, the addon an int32: a later deadline just re-arms when this fires.
     native.timerStart(this.epfd, Math.min(ms, 0x7fffffff), options.ref);
+    this.#timerDeadline = options.deadline;
+    this.#timerRef = options.ref;
   }
 
   disarmTimer(): void {
-    if (this.#attached) native.timerStop(this.epfd);
+    if (!this.#attached || Number.isNaN(this.#timerDeadline)) return; // not armed: nothing to stop
+    native.timerStop(this.epfd);
+    this.#timerDeadline = NaN;
   }
 
   /** Detaches and closes the epoll fd. */
   close(): void {
     if (this.#attached) native.detach(this.epfd);
     this.#attached = false;
+    this.#timerDeadline = NaN;
     native.close(this.epfd);
   }
 }
