@@ -148,12 +148,33 @@ describe('the hub poller', () => {
       fired++;
       resolve();
     }));
-    hub.armTimer(5, { ref: true });
+    hub.armTimer(5, { ref: true, deadline: 1 });
     await done;
-    hub.armTimer(10_000, { ref: false });
+    hub.armTimer(10_000, { ref: false, deadline: 2 });
     hub.disarmTimer();
     await new Promise((r) => setTimeout(r, 30));
     expect(fired).toBe(1);
+    hub.close();
+  });
+
+  it('re-arms the loop timer for the same deadline only after it fired', async () => {
+    const hub = new HubPoller(() => {});
+    let fired = 0;
+    let onFire = (): void => {};
+    hub.attach(() => {}, () => {
+      fired++;
+      onFire();
+    });
+    const fire = (): Promise<void> => new Promise<void>((resolve) => (onFire = resolve));
+    let first = fire();
+    hub.armTimer(5, { ref: true, deadline: 7 });
+    hub.armTimer(5_000, { ref: true, deadline: 7 }); // the same deadline: left as armed (5 ms)
+    await first;
+    first = fire();
+    hub.armTimer(5, { ref: true, deadline: 7 }); // fired since: armed again
+    await first;
+    expect(fired).toBe(2);
+    hub.disarmTimer();
     hub.close();
   });
 });

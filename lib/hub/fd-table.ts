@@ -133,21 +133,25 @@ export class FdTable {
   evict(fd: number): void {
     const owner = this.#owners[fd];
     this.trampolineFds.delete(fd);
-    this.close(fd, systemError(E.EBADF, 'epoll_wait', { detail: `fd ${fd} was closed outside greenhub and its number reused` }), { removeFromKernel: false });
+    this.close(fd, () => systemError(E.EBADF, 'epoll_wait', { detail: `fd ${fd} was closed outside greenhub and its number reused` }), { removeFromKernel: false });
     owner?.evicted();
   }
 
-  /** fd is being closed: its waiters get `err` thrown; the registration is dropped. */
-  close(fd: number, err: unknown, options: { removeFromKernel: boolean }): void {
+  /** fd is being closed: each waiter gets the error `errorOf()` makes thrown; the registration is dropped. */
+  close(fd: number, errorOf: () => unknown, options: { removeFromKernel: boolean }): void {
     if (fd < this.#ready.length) this.#ready[fd] = 0;
     this.#owners[fd] = undefined;
     this.#identity[fd] = undefined;
-    for (const table of [this.#readers, this.#writers]) {
-      const gt = table[fd];
-      if (gt !== undefined) {
-        this.drop(gt);
-        this.hub.resumeThrow(gt, err);
-      }
+    // The error is made only for a waiter: an Error captures a stack, and most closes have none.
+    const reader = this.#readers[fd];
+    if (reader !== undefined) {
+      this.drop(reader);
+      this.hub.resumeThrow(reader, errorOf());
+    }
+    const writer = this.#writers[fd];
+    if (writer !== undefined) {
+      this.drop(writer);
+      this.hub.resumeThrow(writer, errorOf());
     }
     this.poller.deregister(fd, options);
     this.onRefChange();

@@ -180,7 +180,7 @@ export abstract class FdHandle {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.fds.close(this.rawFd, this.closedError(), { removeFromKernel: this.#shared });
+    this.fds.close(this.rawFd, () => this.closedError(), { removeFromKernel: this.#shared });
     this.release(this.rawFd);
   }
 

@@ -68,7 +68,7 @@ export function* waitReadyOnce(fds: FdTable, fd: number, identity: string | unde
     // A user's fd may have duplicates elsewhere: take it out of the kernel's set explicitly.
     if (fds.trampolineFds.has(fd) && !fds.hasWaiter(fd, dir === 'write' ? 'read' : 'write')) {
       fds.trampolineFds.delete(fd);
-      fds.close(fd, undefined, { removeFromKernel: true });
+      fds.close(fd, () => undefined, { removeFromKernel: true });
     }
   }
   return false;
