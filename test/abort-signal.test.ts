@@ -28,6 +28,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // fetch's first use loads and sets up undici: done here, so a test's request reaches the
+  // server well within its deadline even on a loaded machine.
+  await (await fetch(`${base}/warm-up`)).text();
 });
 
 afterAll(async () => {
@@ -51,7 +54,7 @@ describe('waitFor((signal) => promise)', () => {
     const err = await run(function* (): Green<unknown> {
       try {
         yield* withTimeout(
-          50,
+          300, // long enough for the request to reach the server first, even on a loaded machine
           waitFor((s) => {
             signal = s;
             return fetch(`${base}/hang-timeout`, { signal: s });
