@@ -16,8 +16,11 @@ function* upper(req: http.IncomingMessage, res: http.ServerResponse): Green<void
   try {
     text = yield* greenReader(req).text({ maxBytes: 1 << 20 });
   } catch (e) {
+    // The rest of the body is read and dropped (Node's requestTimeout bounds how long): closing
+    // while the client still sends would reset the connection, and the client could lose the
+    // answer along with it.
+    req.resume();
     res.statusCode = (e as { code?: string }).code === 'ERR_BODY_TOO_LARGE' ? 413 : 400;
-    res.setHeader('Connection', 'close'); // the rest of the body is not read
     yield* greenWriter(res).end(`${(e as Error).message}\n`);
     return;
   }
