@@ -12,9 +12,15 @@ import { blocking } from './operation';
 
 type Results<T extends readonly Operation<unknown>[]> = { -readonly [K in keyof T]: T[K] extends Operation<infer R> ? R : never };
 
-/** The parent's park while its children run: woken by their links, killed with it. */
-class Gather implements Waitable, Operation<unknown>, Iterator<unknown, unknown, unknown> {
-  constructor(readonly what: string) {}
+/**
+ * @internal The parent's park while its children (or watchers) run: woken by them through
+ * resumeWith, killed with it. `what` names the call; `describe` what dump() says it waits on.
+ */
+export class Gather implements Waitable, Operation<unknown>, Iterator<unknown, unknown, unknown> {
+  constructor(
+    readonly what: string,
+    readonly describe: () => string = () => `${what} of its children`,
+  ) {}
   [Symbol.iterator](): this {
     return this;
   }
@@ -30,7 +36,7 @@ class Gather implements Waitable, Operation<unknown>, Iterator<unknown, unknown,
   }
   cancelWait(): void {}
   describeWait(): string {
-    return `${this.what} of its children`;
+    return this.describe();
   }
 }
 

@@ -476,6 +476,17 @@ static Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
   return AddrToJs(info.Env(), ss, len);
 }
 
+
+// A new pair of fds (pipe2, socketpair): owned by this environment, handed out in out[0..1].
+static Napi::Value OwnPair(Napi::Env env, const int fds[2], int32_t* out) {
+  AddonData* data = GetData(env);
+  data->Own(fds[0]);
+  data->Own(fds[1]);
+  out[0] = fds[0];
+  out[1] = fds[1];
+  return Int(env, 0);
+}
+
 // pipe2(out: Int32Array(2)) -> 0 | -errno; out = [readEnd, writeEnd], both non-blocking.
 static Napi::Value Pipe2(const Napi::CallbackInfo& info) {
   int32_t* out;
@@ -484,12 +495,7 @@ static Napi::Value Pipe2(const Napi::CallbackInfo& info) {
   if (len < 2) return Throw(info.Env(), ErrorKind::Range, "out must hold 2 ints");
   int fds[2];
   if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return Int(info.Env(), -errno);
-  AddonData* data = GetData(info.Env());
-  data->Own(fds[0]);
-  data->Own(fds[1]);
-  out[0] = fds[0];
-  out[1] = fds[1];
-  return Int(info.Env(), 0);
+  return OwnPair(info.Env(), fds, out);
 }
 
 // eventfd(initval) -> fd | -errno (non-blocking, close-on-exec)
@@ -570,12 +576,7 @@ static Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   if (socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0) {
     return Int(info.Env(), -errno);
   }
-  AddonData* data = GetData(info.Env());
-  data->Own(fds[0]);
-  data->Own(fds[1]);
-  out[0] = fds[0];
-  out[1] = fds[1];
-  return Int(info.Env(), 0);
+  return OwnPair(info.Env(), fds, out);
 }
 
 // dup(fd) -> a new fd for the same open file (close-on-exec: F_DUPFD_CLOEXEC) | -errno.

@@ -13,11 +13,11 @@
  */
 import { isGreenletExit, systemError } from '../errors';
 import type { Direction, FdTable } from '../hub/fd-table';
-import { type AnyGreenThread, NO_ERROR, Wait, type Waitable } from '../hub/greenthread';
+import { type AnyGreenThread, NO_ERROR } from '../hub/greenthread';
 import { type Hub, getHub } from '../hub/hub';
-import { RESUME, SUSPEND_RESULT, done } from '../hub/instructions';
 import { TimerKind, isTimeoutOf } from '../hub/timers';
 import { E, K, native } from '../native';
+import { Gather } from '../all';
 import { blocking } from '../operation';
 import type { Green, Operation } from '../types';
 import { describeValue, validateBoolean, validateFd, validateMs, validateOptions } from '../validate';
@@ -160,28 +160,6 @@ function bareItem(fd: unknown, name: string, read: boolean, write: boolean): Ite
   return { user: fd, fd, read, write, handle: undefined, identity: identityOf(stat) };
 }
 
-/** The caller's park while its watchers wait: woken by the first of them, killed with it. */
-class Gather implements Waitable, Iterator<unknown, unknown, unknown> {
-  constructor(readonly items: readonly Item[]) {}
-  [Symbol.iterator](): this {
-    return this;
-  }
-  next(v?: unknown): IteratorResult<unknown, unknown> {
-    const gt = getHub().requireCurrent('waitAny()');
-    if (v === RESUME) return done(gt.resumeValue);
-    gt.waitKind = Wait.Custom;
-    gt.waitObj = this;
-    return SUSPEND_RESULT;
-  }
-  throw(err: unknown): IteratorResult<unknown, unknown> {
-    throw err;
-  }
-  cancelWait(): void {}
-  describeWait(): string {
-    const fds = this.items.map((it) => `${it.fd} (${it.read && it.write ? 'read, write' : it.read ? 'read' : 'write'})`);
-    return `waitAny() on fds ${fds.join(', ')}`;
-  }
-}
 
 function directions(it: Item): Direction[] {
   return it.read && it.write ? ['read', 'write'] : it.read ? ['read'] : ['write'];
@@ -227,7 +205,9 @@ function* waitAnyOp(hub: Hub, items: Item[], timeoutMs: number): Green<WaitAnyRe
         kids.push(kid);
       }
     }
-    return (yield* new Gather(items) as Iterator<unknown, unknown, unknown> & Iterable<unknown>) as WaitAnyReady[];
+    // Parked until the first watcher wakes it, killed with it (the watchers are its children).
+    const described = (): string => `waitAny() on fds ${items.map((it) => `${it.fd} (${it.read && it.write ? 'read, write' : it.read ? 'read' : 'write'})`).join(', ')}`;
+    return (yield* new Gather('waitAny()', described)) as WaitAnyReady[];
   } catch (e) {
     if (timer !== undefined && isTimeoutOf(e, timer)) return [];
     throw e;
