@@ -112,8 +112,12 @@ function load(): NativeAddon {
   return nodeGypBuild(path.join(__dirname, '..')) as NativeAddon;
 }
 
-/** The addon for this thread (Node loads it once per environment). */
-export const native: NativeAddon = load();
+/**
+ * The addon for this thread (Node loads it once per environment), copied into a plain object:
+ * the addon's own exports object is in V8's dictionary mode (properties added one by one from
+ * C++), so every `native.read` on the hot path would be a hash lookup instead of an inline load.
+ */
+export const native: NativeAddon = { ...load() };
 export const K: NativeConstants = native.constants;
 
 /** Returns `r` when it is not an error, else throws the system error for it. */

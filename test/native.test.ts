@@ -126,7 +126,8 @@ describe('the hub poller', () => {
     for (const [r] of pipes) hub.register(r);
     hub.drain(); // nothing yet (pipes start empty)
     const done = new Promise<void>((resolve) => {
-      hub.attach(() => {
+      hub.attach((n) => {
+        hub.dispatch(n);
         batches++;
         if (counts.size === 100) resolve();
       }, () => {});
@@ -189,7 +190,8 @@ describe('environments', () => {
     let got = 0;
     const hub = new HubPoller((fd) => { if (fd === fds[0]) got++; });
     hub.register(fds[0]);
-    hub.attach(() => {
+    hub.attach((n) => {
+      hub.dispatch(n);
       if (got === 0) return;
       parentPort.postMessage({ epfd: hub.epfd, got });
       // Leave everything open: the environment's cleanup must close it.

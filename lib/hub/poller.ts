@@ -106,16 +106,13 @@ export class HubPoller {
   }
 
   /**
-   * Attaches to Node's loop: `onBatch` runs after each batch the loop delivers has been
-   * dispatched; `onTimer` when the timer armed by `armTimer` fires.
+   * Attaches to Node's loop: `onBatch(n)` runs for each batch of n events the loop delivers (it
+   * dispatches them); `onTimer` when the timer armed by `armTimer` fires.
    */
-  attach(onBatch: () => void, onTimer: () => void): void {
+  attach(onBatch: (n: number) => void, onTimer: () => void): void {
     if (this.#attached) return;
     check(
-      native.attach(this.epfd, this.events, (n) => {
-        this.dispatch(n);
-        onBatch();
-      }, () => {
+      native.attach(this.epfd, this.events, onBatch, () => {
         this.#timerDeadline = NaN; // fired: no longer armed
         onTimer();
       }),

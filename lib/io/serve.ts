@@ -3,12 +3,12 @@
  */
 import { isGreenletExit } from '../errors';
 import { getHub } from '../hub/hub';
-import { Wait, type AnyGreenThread, type Waitable } from '../hub/greenthread';
+import { NO_ERROR, Wait, type AnyGreenThread, type Waitable } from '../hub/greenthread';
 import { SUSPEND_OP } from '../hub/instructions';
 import { timeoutOwner } from '../hub/timers';
 import type { GreenServer } from './server';
 import type { GreenSocket } from './socket';
-import { bodyOperation, spawn } from '../spawn';
+import { spawn } from '../spawn';
 import type { Body, Green, Operation } from '../types';
 import { validateFunction, validateInt, validateMs, validateOptions } from '../validate';
 import { blocking } from '../operation';
@@ -97,13 +97,6 @@ function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, 
     }
   };
   server.onClose(wakeLoop); // parked at the limit, the loop must still see close()
-  function* handle(sock: GreenSocket): Green<void> {
-    try {
-      yield* bodyOperation(handler, [sock]);
-    } catch (e) {
-      if (!isPeersDoing(e, sock)) hub.reportError(e, hub.current!);
-    }
-  }
   for (;;) {
     if (server.closed) return;
     if (running >= concurrency) {
@@ -123,11 +116,16 @@ function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, 
     }
     running++;
     if (idleTimeoutMs > 0) sock.setTimeout(idleTimeoutMs);
-    const gt = spawn({ name }, handle, sock);
+    // The handler is the greenthread's body itself, not wrapped in a generator that catches its
+    // errors: a wrapper would be one more generator to resume on every switch.
+    const gt = spawn({ name }, handler, sock);
     // When the handler ends — returned, threw, or killed before it even started — its socket
     // closes and its slot frees (an internal hook: it does not count as observing an error).
     // A socket a live Duplex took over stays open: the Duplex closes it when it is done.
+    // An error that is the peer's doing is marked observed here, so the hub does not report it;
+    // any other is reported by the hub as the handler's uncaught error.
     gt.links.add(() => {
+      if (gt.error !== NO_ERROR && isPeersDoing(gt.error, sock)) gt.observed = true;
       if (sock.takenBy === undefined || sock.takenBy.destroyed) sock.close();
       running--;
       wakeLoop();
