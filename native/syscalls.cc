@@ -605,16 +605,68 @@ static Napi::Value DisownFd(const Napi::CallbackInfo& info) {
   return Int(info.Env(), 0);
 }
 
+// ---- the hot calls: read, write and send of (fd, buf, offset, length) ----
+// An echo round trip is one read and one send, so the cost of the crossing itself counts: these
+// are raw Node-API callbacks that read their four arguments with four calls, make no wrapper
+// objects, and return a small integer (a V8 Smi, no heap number). Anything out of the ordinary
+// (a wrong type, a fraction, a range outside the buffer) goes to the checked version above,
+// which throws the exact TypeError or RangeError.
+using Checked = Napi::Value (*)(const Napi::CallbackInfo&);
+
+// Whether d is an integer in [0, max] (false for NaN).
+static inline bool WholeUpTo(double d, double max) { return d >= 0 && d <= max && double(int64_t(d)) == d; }
+
+template <Checked Slow, typename Op>
+static napi_value FastRange(napi_env env, napi_callback_info cbinfo, Op op) {
+  size_t argc = 4;
+  napi_value argv[4];
+  double fd, off, len;
+  napi_typedarray_type type;
+  size_t size;
+  void* data;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) == napi_ok && argc >= 4 &&
+      napi_get_value_double(env, argv[0], &fd) == napi_ok && WholeUpTo(fd, 2147483647.0) &&
+      napi_get_typedarray_info(env, argv[1], &type, &size, &data, nullptr, nullptr) == napi_ok &&
+      (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array) &&
+      napi_get_value_double(env, argv[2], &off) == napi_ok &&
+      napi_get_value_double(env, argv[3], &len) == napi_ok &&
+      WholeUpTo(off, 9007199254740991.0) && WholeUpTo(len, 9007199254740991.0) &&
+      off + len <= double(size)) {
+    ssize_t r = op(int(fd), static_cast<uint8_t*>(data) + size_t(off), std::min(size_t(len), kMaxIo));
+    napi_value out;
+    napi_create_int32(env, r < 0 ? -errno : int32_t(r), &out);
+    return out;
+  }
+  Napi::CallbackInfo info(env, cbinfo);
+  return Slow(info);
+}
+
+static napi_value FastRead(napi_env env, napi_callback_info cbinfo) {
+  return FastRange<Read>(env, cbinfo, [](int fd, uint8_t* p, size_t n) {
+    return RetryEintr([&] { return read(fd, p, n); });
+  });
+}
+
+static napi_value FastWrite(napi_env env, napi_callback_info cbinfo) {
+  return FastRange<Write>(env, cbinfo, [](int fd, uint8_t* p, size_t n) {
+    return NoSigpipe([&] { return write(fd, p, n); });
+  });
+}
+
+static napi_value FastSend(napi_env env, napi_callback_info cbinfo) {
+  return FastRange<Send>(env, cbinfo, [](int fd, uint8_t* p, size_t n) {
+    return RetryEintr([&] { return send(fd, p, n, MSG_NOSIGNAL); });
+  });
+}
+
 void InitSyscalls(Napi::Env env, Napi::Object exports) {
   struct Entry { const char* name; Napi::Function::Callback fn; };
   const Entry entries[] = {
       {"socket", Socket},       {"bind", Bind},
       {"connect", Connect},     {"listen", Listen},
-      {"accept4", Accept},      {"read", Read},
-      {"write", Write},         {"readv", Readv},
+      {"accept4", Accept},      {"readv", Readv},
       {"writev", Writev},       {"recvfrom", RecvFrom},
-      {"sendto", SendTo},       {"send", Send},
-      {"sendv", Sendv},         {"shutdown", Shutdown},
+      {"sendto", SendTo},       {"sendv", Sendv},         {"shutdown", Shutdown},
       {"close", Close},         {"setNonBlocking", SetNonBlocking},
       {"setsockopt", SetSockOpt}, {"getsockopt", GetSockOpt},
       {"getsockname", GetSockName}, {"getpeername", GetPeerName},
@@ -625,6 +677,14 @@ void InitSyscalls(Napi::Env env, Napi::Object exports) {
       {"own", OwnFd},           {"disown", DisownFd},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  struct RawEntry { const char* name; napi_callback fn; };
+  const RawEntry raw[] = {{"read", FastRead}, {"write", FastWrite}, {"send", FastSend}};
+  for (const RawEntry& e : raw) {
+    napi_value fn;
+    if (napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, nullptr, &fn) == napi_ok) {
+      exports.Set(e.name, Napi::Value(env, fn));
+    }
+  }
 }
 
 }  // namespace greenhub

@@ -10,6 +10,7 @@
  * the stream buffers no more than its highWaterMark; the writer waits for 'drain' whenever
  * `write()` returned false.
  */
+import { Buffer } from 'node:buffer';
 import type { OutgoingMessage } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import { lineTooLongError, type CodedError } from '../errors';

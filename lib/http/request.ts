@@ -2,6 +2,7 @@
  * HttpRequest: what serveHttp's handler reads — the parsed head, and the body read
  * blocking-style (Content-Length or chunked, with trailers).
  */
+import { Buffer } from 'node:buffer';
 import type { GreenSocket } from '../io/socket';
 import { blocking } from '../operation';
 import type { Green, Operation } from '../types';

@@ -2,6 +2,7 @@
  * HttpResponse: what serveHttp's handler answers with — status and headers, then the body in
  * one `end(body)` (Content-Length) or in `write(chunk)`s (chunked).
  */
+import { Buffer } from 'node:buffer';
 import { STATUS_CODES } from 'node:http';
 import { blocking } from '../operation';
 import type { Green, Operation } from '../types';

@@ -7,6 +7,7 @@
  * greenthread per serveHttp looks at every connection a few times per timeout (as Node's
  * connectionsCheckingInterval) and kills the ones past their deadline.
  */
+import { Buffer } from 'node:buffer';
 import { isGreenletExit } from '../errors';
 import { getHub } from '../hub/hub';
 import type { AnyGreenThread } from '../hub/greenthread';

@@ -5,6 +5,7 @@
  * fill a byte range, and a reader role so a second concurrent reader is refused before the
  * shared buffer is touched.
  */
+import { Buffer } from 'node:buffer';
 import { endOfStreamError, lineTooLongError } from '../errors';
 import type { AnyGreenThread } from '../hub/greenthread';
 import type { Green, Operation, ReadUntilOptions } from '../types';

@@ -8,6 +8,7 @@
  * short read or write clears the cached readiness (the kernel had no more), which saves the
  * read that would only return EAGAIN; other fds are drained to EAGAIN (fd-table.ts says why).
  */
+import { Buffer } from 'node:buffer';
 import { systemError } from '../errors';
 import { type Direction, READY_READ, READY_WRITE } from '../hub/fd-table';
 import type { AnyGreenThread } from '../hub/greenthread';

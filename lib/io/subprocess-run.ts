@@ -2,6 +2,7 @@
  * runProcess: Python's `subprocess.run(capture_output=True)` — start a child, feed it its input,
  * collect its output, wait for it; with a deadline that kills it.
  */
+import { Buffer } from 'node:buffer';
 import { getHub } from '../hub/hub';
 import { TimerKind, isTimeoutOf } from '../hub/timers';
 import { all } from '../all';

@@ -2,6 +2,7 @@
  * wrapTls: TLS on a green socket (eventlet's wrap_ssl), built on Node's own `tls` module —
  * greenhub has no TLS code of its own. The result reads like a GreenSocket.
  */
+import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { TimeoutError, closedError, handshakeError, isGreenletExit } from '../errors';

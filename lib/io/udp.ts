@@ -1,6 +1,7 @@
 /**
  * udpSocket(): datagrams, greenthread-style.
  */
+import { Buffer } from 'node:buffer';
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { closedError, systemError } from '../errors';
