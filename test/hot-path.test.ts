@@ -69,13 +69,13 @@ describe('objects on the hot path', () => {
       const g = require(${JSON.stringify(ROOT + '/dist')});
       const { native } = require(${JSON.stringify(ROOT + '/dist/native.js')});
       const getters = Object.keys(g).filter((k) => typeof Object.getOwnPropertyDescriptor(g, k).get === 'function');
-      console.log(JSON.stringify({ index: %HasFastProperties(g), native: %HasFastProperties(native), getters, esModule: g.__esModule }));
+      console.log(JSON.stringify({ index: %HasFastProperties(g), native: %HasFastProperties(native), K: %HasFastProperties(require(${JSON.stringify(ROOT + "/dist/native.js")}).K), getters, esModule: g.__esModule }));
       import(${JSON.stringify(ROOT + '/dist/index.js')}).then((m) => console.log(typeof m.sleep, typeof m.default.spawn));
     `;
     const r = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
     expect(r.stderr).toBe('');
     const [first, second] = r.stdout.trim().split('\n');
-    expect(JSON.parse(first)).toEqual({ index: true, native: true, getters: [], esModule: true });
+    expect(JSON.parse(first)).toEqual({ index: true, native: true, K: true, getters: [], esModule: true });
     expect(second).toBe('function function');
   });
 });

@@ -31,6 +31,18 @@ export interface ByteSource {
 }
 
 const CHUNK = 64 * 1024;
+
+/**
+ * Where reads land while a reader holds nothing: one 64 KiB buffer per thread, shared by every
+ * reader. Most reads (a request head, a line) are handed out whole before the reader next
+ * suspends, so a connection that never reads ahead never allocates a buffer of its own: a
+ * connection per request costs no 64 KiB allocation (and the GC work behind it), and an idle
+ * one holds none. Safe because a greenthread runs alone until it suspends, every suspension is
+ * inside a fill, and a fill starts on the shared buffer only when it holds none of this
+ * reader's bytes; bytes left over when the operation ends, or before a second fill, move to the
+ * reader's own buffer first (#ownLeftovers).
+ */
+let shared: Buffer | undefined;
 const READ_UNTIL_KEYS = ['maxBytes'] as const;
 const DEFAULT_MAX_LINE = 1 << 20;
 
@@ -52,6 +64,24 @@ export class BufferedReader {
   release(): void {
     this.#buf = undefined;
     this.#start = this.#end = 0;
+  }
+
+  /**
+   * Called as each operation ends (and before a second fill): bytes still in the shared buffer
+   * move to this reader's own, which no other reader writes to.
+   */
+  #ownLeftovers(): void {
+    if (this.#buf !== shared || this.#buf === undefined) return;
+    const n = this.buffered;
+    if (n === 0) {
+      this.#buf = undefined;
+    } else {
+      const own = Buffer.allocUnsafe(CHUNK);
+      this.#buf.copy(own, 0, this.#start, this.#end);
+      this.#buf = own;
+    }
+    this.#start = 0;
+    this.#end = n;
   }
 
   recv(max: number): Operation<Buffer> {
@@ -111,6 +141,7 @@ export class BufferedReader {
       this.#take(out, 0, out.length);
       return out;
     } finally {
+      this.#ownLeftovers();
       this.source.leaveRead(prev);
     }
   }
@@ -132,6 +163,7 @@ export class BufferedReader {
       this.#take(out, 0, n);
       return out;
     } finally {
+      this.#ownLeftovers();
       this.source.leaveRead(prev);
     }
   }
@@ -167,6 +199,7 @@ export class BufferedReader {
         }
       }
     } finally {
+      this.#ownLeftovers();
       this.source.leaveRead(prev);
     }
   }
@@ -215,8 +248,13 @@ export class BufferedReader {
 
   /** Makes room at the end of the buffer (compacting or growing it) and returns it. */
   #prepareFill(): Buffer {
+    this.#ownLeftovers(); // a fill may suspend: nothing of ours may stay in the shared buffer
     let buf = this.#buf;
-    if (buf === undefined) buf = this.#buf = Buffer.allocUnsafe(CHUNK);
+    if (buf === undefined) {
+      // Nothing held and no buffer of our own: read into the shared one.
+      this.#start = this.#end = 0;
+      return (this.#buf = shared ??= Buffer.allocUnsafe(CHUNK));
+    }
     if (this.#start === this.#end) {
       this.#start = this.#end = 0;
     } else if (this.#end === buf.length) {
