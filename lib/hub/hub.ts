@@ -90,13 +90,25 @@ export class Hub {
    * forgotten `yield*` is reported and dump() says where each greenthread waits. Off: no cost.
    */
   debug = process.env.GREENHUB_DEBUG === '1';
-  /** @internal capture spawn sites (a blocking detector is on) */
+  /**
+   * @internal A blocking detector is on: spawn sites are captured, and each switch writes
+   * `shared` (see watchSwitches).
+   */
   captureSpawnSites = false;
   /**
    * @internal Shared with the watchdog worker: [0] switch count, [1] id of the running greenthread
-   * (0 = none). Plain stores: nothing else is done per switch for blocking detection.
+   * (0 = none). Written per switch only while a detector watches: a store to shared memory
+   * costs a tenth of a sleep(0) switch, for nobody when no watchdog reads it.
    */
   readonly shared = new Int32Array(new SharedArrayBuffer(16));
+
+  /** @internal A blocking detector starts (true) or the last one stops (false) watching the switches. */
+  watchSwitches(on: boolean): void {
+    this.captureSpawnSites = on;
+    // From now on each switch keeps these current; start them from the truth.
+    this.shared[0] = this.#switches;
+    this.shared[1] = this.current === undefined ? 0 : this.current.id;
+  }
 
   /** @internal */ readonly poller: HubPoller;
   /** @internal readiness and the fd waiters */ readonly fds: FdTable;
@@ -258,9 +270,12 @@ export class Hub {
     gt.state = State.Running;
     gt.handoff = undefined; // it takes what it was handed now
     gt.switches++;
-    const shared = this.shared;
-    shared[0] = ++this.#switches;
-    shared[1] = gt.id;
+    ++this.#switches;
+    const watched = this.captureSpawnSites;
+    if (watched) {
+      this.shared[0] = this.#switches;
+      this.shared[1] = gt.id;
+    }
     const t0 = this.accounting ? now() : 0;
     let badYields = 0;
     try {
@@ -311,7 +326,7 @@ export class Hub {
     } finally {
       if (t0 !== 0) gt.runTimeMs += now() - t0;
       this.current = prev;
-      shared[1] = prev === undefined ? 0 : prev.id;
+      if (watched || this.captureSpawnSites) this.shared[1] = prev === undefined ? 0 : prev.id;
     }
   }
 

@@ -42,6 +42,21 @@ describe('detectBlocking', () => {
     }
   });
 
+  it('names the greenthread that started the detector and then hogged, before any switch', async () => {
+    const reports: BlockingReport[] = [];
+    let detector: ReturnType<typeof detectBlocking> | undefined;
+    const hog = spawn({ name: 'starts_then_hogs' }, function* () {
+      // The watchdog reads the running greenthread's id from shared memory that switches keep
+      // current only while a detector watches: starting one must record who runs now.
+      detector = detectBlocking({ thresholdMs: 100, onReport: (r) => reports.push(r) });
+      hogFor(600);
+    });
+    await hog;
+    await new Promise((r) => setTimeout(r, 150));
+    detector!.stop();
+    expect(reports.map((r) => [r.id, r.name])).toEqual([[hog.id, 'starts_then_hogs']]);
+  });
+
   it('reports nothing for a hub that only sleeps and does I/O', async () => {
     const reports: BlockingReport[] = [];
     const detector = detectBlocking({ thresholdMs: 50, onReport: (r) => reports.push(r) });
