@@ -51,6 +51,44 @@ function asyncPingPong() {
   Promise.all([player(), player()]).then(() => out(Math.round(count / ((performance.now() - t0) / 1000)), 'awaits/s'));
 }
 
+// The floor under a sleep(0) switch: two generators taking turns through a bare scheduler loop,
+// each `yield*`-delegating to one shared iterator as greenhub's operations do, with nothing else
+// (no clock, no states, no priorities). What a switch costs beyond this is the hub's own work.
+function generatorFloor() {
+  const SUSPENDED = { done: false, value: undefined };
+  const DONE = { done: true, value: undefined };
+  let queue = [];
+  let running;
+  let count = 0;
+  let stop = false;
+  const op = {
+    [Symbol.iterator]() { return this; },
+    next(v) {
+      if (v === 1) return DONE;
+      queue.push(running);
+      return SUSPENDED;
+    },
+  };
+  function* player() {
+    while (!stop) {
+      count++;
+      yield* op;
+    }
+  }
+  queue.push(player(), player());
+  const t0 = performance.now();
+  for (let turns = 1; !stop; turns++) {
+    const batch = queue;
+    queue = [];
+    for (const gen of batch) {
+      running = gen;
+      gen.next(1);
+    }
+    if ((turns & 1023) === 0 && performance.now() - t0 > MS) stop = true;
+  }
+  out(Math.round(count / ((performance.now() - t0) / 1000)), 'switches/s');
+}
+
 function setImmediateChain() {
   let count = 0;
   const t0 = performance.now();
@@ -218,6 +256,7 @@ const benches = {
   'switch-2-100fds': () => switches(2, 100),
   'switch-2-detector': () => switches(2, 0, g.detectBlocking({ thresholdMs: 100, onReport: () => {} })),
   'async-await-2': asyncPingPong,
+  'generator-floor': generatorFloor,
   'setImmediate-chain': setImmediateChain,
   'spawn-finish': spawnFinish,
   'crossing': crossing,

@@ -308,8 +308,9 @@ async function main() {
   }
   const epollPkg = buildEpollPackage();
   if (!epollPkg) notes.push('npm epoll package: skipped (it did not build)');
-  // switch-2 and switch-2-detector are compared: run them alternately, three times each, medians.
-  const paired = { 'switch-2': [], 'switch-2-detector': [] };
+  // A sleep(0) switch is compared with the detector's cost, with await ping-pong and with the bare
+  // generator floor: run them alternately, three times each, medians.
+  const paired = { 'switch-2': [], 'switch-2-detector': [], 'async-await-2': [], 'generator-floor': [] };
   for (let i = 0; i < (QUICK ? 1 : 3); i++) {
     for (const name of Object.keys(paired)) paired[name].push(micro(name));
   }
@@ -317,7 +318,7 @@ async function main() {
     const ok = rs.filter((r) => r.value !== null);
     results.micro.push(ok.length ? { ...ok[0], value: median(ok.map((r) => r.value)) } : rs[0]);
   }
-  for (const name of ['switch-1000', 'switch-2-100fds', 'async-await-2', 'setImmediate-chain', 'spawn-finish', 'crossing', 'idle-100k', 'timers', 'events-greenhub', 'events-epoll-pkg', 'http-head-greenhub', 'http-head-llhttp']) {
+  for (const name of ['switch-1000', 'switch-2-100fds', 'setImmediate-chain', 'spawn-finish', 'crossing', 'idle-100k', 'timers', 'events-greenhub', 'events-epoll-pkg', 'http-head-greenhub', 'http-head-llhttp']) {
     if (name === 'events-epoll-pkg' && !epollPkg) continue;
     results.micro.push(micro(name, epollPkg ? { EPOLL_PKG: epollPkg } : {}));
   }
@@ -358,6 +359,7 @@ function render(res) {
       const slower = (1 - x.value / get('switch-2').value) * 100;
       v += slower >= 0 ? ` (${fmt(slower, 1)} % slower than switch-2)` : ` (${fmt(-slower, 1)} % faster than switch-2: noise)`;
     }
+    if (x.name === 'switch-2' && x.value && get('async-await-2')?.value) v += ` (${fmt(x.value / get('async-await-2').value, 2)} × async-await-2, ${fmt(x.value / (get('generator-floor')?.value || NaN), 2)} × generator-floor)`;
     if (x.name === 'events-greenhub' && x.value && get('events-epoll-pkg')?.value) v += ` (${fmt(x.value / get('events-epoll-pkg').value, 1)} × the epoll package)`;
     lines.push(`| ${x.name} | ${v} |`);
   }
