@@ -14,7 +14,8 @@ function isOperationObject(v: unknown): boolean {
   return typeof v === 'object' && v !== null && typeof (v as Record<symbol, unknown>)[Symbol.iterator] === 'function';
 }
 
-function checkBody(fn: unknown): void {
+/** @internal Throws the TypeError spawn() gives for what it cannot run. */
+export function checkBody(fn: unknown): void {
   if (isOperationObject(fn)) {
     throw new TypeError(
       `spawn needs a function to call, got ${describeValue(fn)} that is already an operation (a generator object?): write spawn(work, arg) or spawn(() => work(arg)), not spawn(work(arg))`,

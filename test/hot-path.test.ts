@@ -63,6 +63,40 @@ describe('short turns sharing one clock read', () => {
   });
 });
 
+describe('turns longer than the slice', () => {
+  it('hand control back to Node\'s loop after every turn, from the first turn of a slice', async () => {
+    const hub = getHub();
+    const busy = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    let stop = false;
+    // Each turn runs both: 2 × 6 ms, longer than the 10 ms slice, and no timer is pending.
+    const workers = [0, 1].map(() => spawn(function* () {
+      while (!stop) {
+        busy(6);
+        yield* sleep(0);
+      }
+    }));
+    const turnsPerTick: number[] = [];
+    await new Promise<void>((resolve) => {
+      let last = hub.stats().turns;
+      const tick = (): void => {
+        const now = hub.stats().turns;
+        turnsPerTick.push(now - last);
+        last = now;
+        if (turnsPerTick.length < 8) setImmediate(tick);
+        else resolve();
+      };
+      setImmediate(tick);
+    });
+    stop = true;
+    await Promise.all(workers);
+    expect(hub.timeSliceMs).toBe(10);
+    expect(Math.max(...turnsPerTick)).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('objects on the hot path', () => {
   it('exports plain values (no getters) on an object V8 lays out flat, for require and import alike', () => {
     const script = `

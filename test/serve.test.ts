@@ -1,6 +1,6 @@
 // serve (lib/io/serve.ts)
 import { describe, expect, it } from 'vitest';
-import { connect, getHub, listen, serve, sleep, spawn } from '../lib';
+import { connect, current, getHub, listen, serve, sleep, spawn } from '../lib';
 import type { Green, GreenSocket } from '../lib';
 import { run } from './helpers/green';
 
@@ -62,6 +62,41 @@ describe('serve', () => {
       await loop;
     } finally {
       getHub().onError(null);
+    }
+  });
+
+  it('reports a handler error once even when the handler links its own greenthread', async () => {
+    const seen: string[] = [];
+    getHub().onError((e) => seen.push((e as Error).message));
+    try {
+      const server = listen({ port: 0 });
+      const port = server.address().port;
+      const loop = spawn(() =>
+        serve(server, function* linked(sock: GreenSocket) {
+          current()!.link(() => {}); // an observer of its own: serve() still reports the error
+          yield* sock.readLine(); // (closing with the line unread would reset the client)
+          throw new Error('handler failed');
+        }),
+      );
+      const answer = await run(function* () {
+        return yield* spawn(ask, port, 'x').wait();
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(answer).toBe('');
+      expect(seen).toEqual(['handler failed']);
+      server.close();
+      await loop;
+    } finally {
+      getHub().onError(null);
+    }
+  });
+
+  it('refuses an async handler at the call, before taking any connection', () => {
+    const server = listen({ port: 0 });
+    try {
+      expect(() => serve(server, (async function handler() {}) as never)).toThrow(/cannot run an async function \(handler\)/);
+    } finally {
+      server.close();
     }
   });
 

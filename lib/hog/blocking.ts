@@ -116,8 +116,6 @@ export function formatReport(r: BlockingReport): string {
   return s;
 }
 
-let active = 0;
-
 /**
  * The loop heartbeat: while a detector runs, an unref'd timer on the hub's thread bumps
  * `beat[0]`; the watchdog reports the loop blocked outside any greenthread when it stalls while
@@ -199,7 +197,7 @@ export function detectBlocking(options: DetectBlockingOptions = {}): BlockingDet
   // Spawn sites are captured while a detector runs. Run-time accounting is NOT switched on
   // (DESIGN.md says it would be): it costs two clock reads per switch, measured at 40 % of the
   // switch benchmark, and the watchdog measures the duration itself. Turn it on separately.
-  if (active++ === 0) hub.watchSwitches(true);
+  hub.watchSwitches(1);
   const stopHeartbeat = startHeartbeat(Math.max(1, Math.min(50, thresholdMs / 10)));
   const worker = new Worker(path.join(__dirname, 'watchdog-worker.js'), {
     workerData: {
@@ -256,7 +254,7 @@ export function detectBlocking(options: DetectBlockingOptions = {}): BlockingDet
       stopped = true;
       void worker.terminate();
       stopHeartbeat();
-      if (--active === 0) hub.watchSwitches(false);
+      hub.watchSwitches(-1);
     },
   };
 }

@@ -102,13 +102,18 @@ export class Hub {
    */
   readonly shared = new Int32Array(new SharedArrayBuffer(16));
 
-  /** @internal A blocking detector starts (true) or the last one stops (false) watching the switches. */
-  watchSwitches(on: boolean): void {
-    this.captureSpawnSites = on;
+  /**
+   * @internal A blocking detector starts (+1) or stops (-1) watching the switches. Counted here,
+   * on the hub that every copy of greenhub in the thread shares, not per module copy.
+   */
+  watchSwitches(delta: 1 | -1): void {
+    this.#watchers += delta;
+    this.captureSpawnSites = this.#watchers > 0;
     // From now on each switch keeps these current; start them from the truth.
     this.shared[0] = this.#switches;
     this.shared[1] = this.current === undefined ? 0 : this.current.id;
   }
+  #watchers = 0;
 
   /** @internal */ readonly poller: HubPoller;
   /** @internal readiness and the fd waiters */ readonly fds: FdTable;
@@ -171,7 +176,8 @@ export class Hub {
     this.#inTurns = true;
     const sliceStart = now();
     let t = sliceStart;
-    let unclocked = 0;
+    // The first turn of a slice always reads the clock: only turns measured short share a read.
+    let unclocked = CLOCK_EVERY - 1;
     try {
       for (;;) {
         this.#turn(t);

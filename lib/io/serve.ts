@@ -3,12 +3,12 @@
  */
 import { isGreenletExit } from '../errors';
 import { getHub } from '../hub/hub';
-import { NO_ERROR, Wait, type AnyGreenThread, type Waitable } from '../hub/greenthread';
+import { NO_ERROR, Wait, type AnyGreenThread, type GreenThread, type Waitable } from '../hub/greenthread';
 import { SUSPEND_OP } from '../hub/instructions';
 import { timeoutOwner } from '../hub/timers';
 import type { GreenServer } from './server';
 import type { GreenSocket } from './socket';
-import { spawn } from '../spawn';
+import { checkBody, spawn } from '../spawn';
 import type { Body, Green, Operation } from '../types';
 import { validateFunction, validateInt, validateMs, validateOptions } from '../validate';
 import { blocking } from '../operation';
@@ -66,6 +66,8 @@ class Slot implements Waitable {
  */
 export function serve(server: GreenServer, handler: Body<[GreenSocket], unknown>, options: ServeOptions = {}): Operation<void> {
   validateFunction(handler, 'handler');
+  // What spawn() refuses (an async function) is refused here, before any connection is taken.
+  checkBody(handler);
   validateOptions(options, 'serve options', ['concurrency', 'idleTimeoutMs']);
   const concurrency = options.concurrency === undefined ? 1000 : validateInt(options.concurrency, 'concurrency', 1, 0x7fffffff);
   const idleTimeoutMs = options.idleTimeoutMs === undefined ? 0 : validateMs(options.idleTimeoutMs, 'idleTimeoutMs');
@@ -118,14 +120,24 @@ function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, 
     if (idleTimeoutMs > 0) sock.setTimeout(idleTimeoutMs);
     // The handler is the greenthread's body itself, not wrapped in a generator that catches its
     // errors: a wrapper would be one more generator to resume on every switch.
-    const gt = spawn({ name }, handler, sock);
+    let gt: GreenThread<unknown>;
+    try {
+      gt = spawn({ name }, handler, sock);
+    } catch (e) {
+      sock.close(); // never leave an accepted connection behind
+      running--;
+      throw e;
+    }
     // When the handler ends — returned, threw, or killed before it even started — its socket
     // closes and its slot frees (an internal hook: it does not count as observing an error).
     // A socket a live Duplex took over stays open: the Duplex closes it when it is done.
-    // An error that is the peer's doing is marked observed here, so the hub does not report it;
-    // any other is reported by the hub as the handler's uncaught error.
+    // Its error is serve()'s to report, once, whoever else observes the greenthread: reported
+    // here unless it is the peer's doing, and marked observed so the hub does not report it too.
     gt.links.add(() => {
-      if (gt.error !== NO_ERROR && isPeersDoing(gt.error, sock)) gt.observed = true;
+      if (gt.error !== NO_ERROR) {
+        if (!isPeersDoing(gt.error, sock)) hub.reportError(gt.error, gt as AnyGreenThread);
+        gt.observed = true;
+      }
       if (sock.takenBy === undefined || sock.takenBy.destroyed) sock.close();
       running--;
       wakeLoop();
