@@ -12,6 +12,10 @@ import { adoptableSocket } from './adopt';
 import type { FdHandleOptions } from './fd-handle';
 import { FdStream } from './fd-stream';
 
+/** How sockets greenhub makes itself (accept, connect) treat their fd: shared, not built per socket. */
+const OWN_SOCKET = Object.freeze({ adopted: false, shortIoDrains: true, isSocket: true });
+const OWN_UNIX_SOCKET = Object.freeze({ adopted: false, shortIoDrains: false, isSocket: true });
+
 /**
  * A connected stream socket. Get one from `connect()` or `server.accept()`.
  *
@@ -52,9 +56,11 @@ export class GreenSocket extends FdStream {
   }
 
   /** @internal use connect(), accept() or fromFd() */
-  constructor(fd: number, af: number, options: FdHandleOptions = { adopted: false }) {
+  constructor(fd: number, af: number, options?: FdHandleOptions) {
     // A Unix socket's read stops short at a message with fds or credentials: drain it to EAGAIN.
-    super(fd, { ...options, shortIoDrains: af !== K.AF_UNIX, isSocket: true });
+    // A socket greenhub made itself (accept, connect) takes a shared options object: no object
+    // is built per connection.
+    super(fd, options === undefined ? (af === K.AF_UNIX ? OWN_UNIX_SOCKET : OWN_SOCKET) : { ...options, shortIoDrains: af !== K.AF_UNIX, isSocket: true });
     this.#af = af;
   }
 
