@@ -23,6 +23,9 @@ import { HttpParseError, parseRequestHead, requestBodyFraming, type HeadLimits }
 import { type Conn, HttpError, HttpRequest, Phase } from './request';
 import { HttpResponse } from './response';
 
+// The global `performance` is a lazy getter on globalThis: looked up once, not per request.
+const clock = performance;
+
 /**
  * Options of {@link serveHttp}. Every limit has a Node-like default.
  *
@@ -200,7 +203,7 @@ class HttpServerState {
   }
 
   check(): void {
-    const now = performance.now();
+    const now = clock.now();
     const o = this.o;
     for (const c of this.conns) {
       if (c.timedOut) continue;
@@ -227,7 +230,7 @@ class HttpServerState {
       sock,
       gt: getHub().current!,
       phase: Phase.Head,
-      since: performance.now(),
+      since: clock.now(),
       rxAt: sock.bytesRead,
       served: 0,
       timedOut: false,
@@ -271,7 +274,7 @@ class HttpServerState {
         conn.served++;
         if (this.closing) return;
         conn.phase = Phase.Head;
-        conn.since = performance.now();
+        conn.since = clock.now();
         conn.rxAt = sock.bytesRead;
         conn.headSent = false;
         conn.expectPending = false;
