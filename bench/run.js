@@ -1,6 +1,7 @@
 'use strict';
 // make bench: greenhub beside its peers, measured in the same run, reported as ratios.
 //   BENCH_QUICK=1  one short round per configuration (under a minute)
+//   BENCH_ONLY, BENCH_BEFORE, BENCH_CPU_PROF, BENCH_SYSCALLS, BENCH_PERF: see below
 // Writes the table to stdout and everything to bench/results/latest.json.
 const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -94,8 +95,9 @@ function cpuTicks(pid) {
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const PROFILES = path.join(__dirname, 'results', 'profiles');
 
-function startServer(impl, mode, pinned, profileName) {
+function startServer(impl, mode, pinned, profileName, nodeFlags = []) {
   let [cmd, args] = SERVERS[impl](mode);
+  if (cmd === 'node') args = [...nodeFlags, ...args];
   if (profileName) {
     fs.mkdirSync(PROFILES, { recursive: true });
     args = ['--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', profileName, ...args];
@@ -181,6 +183,54 @@ async function syscallsPerOp(impl, w) {
     child.kill('SIGKILL');
     await new Promise((res) => child.once('exit', res));
     fs.rmSync(out, { force: true });
+  }
+}
+
+// BENCH_PERF=1: where a greenhub server's CPU goes, per operation, from a `perf record` of a
+// separate short run (the server runs with --perf-basic-prof, so JavaScript frames are named):
+// the kernel, JavaScript, V8's builtins (generator resumes, property lookups, allocation), the
+// crossings into the addon (Node-API and the addon itself), the garbage collector, libc.
+const PERF = process.env.BENCH_PERF === '1';
+const PERF_CATEGORIES = [
+  ['kernel', (dso) => dso === '[kernel.kallsyms]'],
+  ['JavaScript', (dso, sym) => dso.startsWith('[JIT]') || /^perf-\d+\.map$/.test(dso) || sym.startsWith('JS:') || sym.startsWith('RegExp:')],
+  // Node-API, the V8 API calls it makes (typed-array lookups, numbers), the addon's own code.
+  ['addon crossings (Node-API + addon)', (dso, sym) => dso === 'greenhub.node' || /napi_|v8impl|Napi::|node::InternalMakeCallback|node::InternalCallbackScope|Builtins_CallApiCallback|^v8::(Value|Number|Integer|TypedArray|ArrayBuffer|ArrayBufferView|External|Function|Object)::|^v8::internal::JSTypedArray::/.test(sym)],
+  ['garbage collector', (dso, sym) => /v8::internal::(Scaveng|Mark|Sweep|Heap|Evacuat|ConcurrentMarking|MemoryAllocator|ArrayBufferSweeper|MinorMC|RememberedSet|SlotSet)/.test(sym)],
+  ['V8 builtins', (dso, sym) => sym.startsWith('Builtins_')],
+  ['libc', (dso) => dso.startsWith('libc')],
+  ['other (V8, Node, libuv)', () => true],
+];
+
+async function perfBreakdown(impl, w) {
+  const { child, port } = await startServer(impl, w.mode, true, undefined, ['--perf-basic-prof']);
+  const data = path.join(os.tmpdir(), `greenhub-perf-${process.pid}.data`);
+  try {
+    loadgen(port, w.mode, w.conns, WARMUP, true);
+    const rec = spawn('perf', ['record', '-F', '2000', '-p', String(child.pid), '-o', data], { stdio: 'ignore' });
+    await new Promise((res) => setTimeout(res, 300));
+    const before = cpuTicks(child.pid);
+    const r = loadgen(port, w.mode, w.conns, QUICK ? 1 : 2, true);
+    const after = cpuTicks(child.pid);
+    rec.kill('SIGINT');
+    await new Promise((res) => rec.once('exit', res));
+    const cpuPerOp = ((after[0] - before[0] + after[1] - before[1]) * (1e6 / CLK_TCK)) / r.ops;
+    const report = execFileSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso,sym', '-g', 'none', '--stdio'], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    const shares = Object.fromEntries(PERF_CATEGORIES.map(([name]) => [name, 0]));
+    for (const line of report.split('\n')) {
+      const m = /^\s*([\d.]+)%\s+(.+?)\s+\[[.k]\]\s+(.*)$/.exec(line); // a dso may hold spaces ("[JIT] tid 7")
+      if (!m) continue;
+      const [, pct, dso, sym] = m;
+      const [name] = PERF_CATEGORIES.find(([, test]) => test(dso, sym.trim()));
+      shares[name] += Number(pct);
+    }
+    const total = Object.values(shares).reduce((a, b) => a + b, 0) || 1;
+    const perOp = Object.fromEntries(Object.entries(shares).map(([k, v]) => [k, (v / total) * cpuPerOp]));
+    return { workload: w.name, impl, cpu_us_per_op: cpuPerOp, us_per_op: perOp };
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((res) => child.once('exit', res));
+    fs.rmSync(data, { force: true });
   }
 }
 
@@ -285,6 +335,22 @@ async function main() {
     process.stderr.write(`done: ${w.name}\n`);
   }
 
+  if (PERF) {
+    results.perf = [];
+    if (spawnSync('perf', ['--version'], { stdio: 'ignore' }).status !== 0) notes.push('perf breakdown: skipped (perf is not installed)');
+    else {
+      for (const w of WORKLOADS.filter((x) => x.conns === 50 && (x.mode === 'echo' || x.mode === 'keepalive') && !x.client)) {
+        for (const impl of ['greenhub', 'node net'].filter((i) => w.impls.includes(i))) {
+          try {
+            results.perf.push(await perfBreakdown(impl, w));
+          } catch (e) {
+            notes.push(`perf ${w.name} / ${impl}: ${e.message}`);
+          }
+        }
+      }
+    }
+  }
+
   if (SYSCALLS) {
     results.syscalls = [];
     if (spawnSync('strace', ['-V'], { stdio: 'ignore' }).error) notes.push("syscalls per op: skipped (Debian's strace is not installed)");
@@ -347,6 +413,13 @@ function render(res) {
     lines.push('| syscalls per op (strace -c, BENCH_SYSCALLS=1) | server | per op | most frequent, per op |');
     lines.push('|---|---|---|---|');
     for (const x of res.syscalls) lines.push(`| ${x.workload} | ${x.impl} | ${fmt(x.per_op, 2)} | ${x.top.join(', ')} |`);
+  }
+  if (res.perf?.length) {
+    const cats = PERF_CATEGORIES.map(([name]) => name);
+    lines.push('');
+    lines.push(`| server CPU µs per op by where it goes (perf record, BENCH_PERF=1) | server | all | ${cats.join(' | ')} |`);
+    lines.push(`|---|---|---|${cats.map(() => '---').join('|')}|`);
+    for (const x of res.perf) lines.push(`| ${x.workload} | ${x.impl} | ${fmt(x.cpu_us_per_op, 2)} | ${cats.map((c) => fmt(x.us_per_op[c], 2)).join(' | ')} |`);
   }
   lines.push('');
   lines.push('| micro benchmark | result |');
