@@ -40,7 +40,7 @@ const SERVERS = {
   gevent: (mode) => [PYTHON, [path.join(__dirname, 'servers/gevent_server.py'), mode]],
 };
 // BENCH_BEFORE=<dir of an older build's dist/>: that build runs beside this one in the same
-// run (echo and keepalive), so a change is judged by a same-run ratio, not across runs.
+// run (the first four workloads), so a change is judged by a same-run ratio, not across runs.
 const BEFORE = process.env.BENCH_BEFORE ? path.resolve(process.env.BENCH_BEFORE) : undefined;
 if (BEFORE) {
   SERVERS['greenhub before'] = (mode) => ['node', [path.join(__dirname, 'servers/greenhub-server.js'), mode]];
@@ -63,7 +63,7 @@ const WORKLOADS = [
   { name: 'hello (conn per request), 50 conns', mode: 'hello', conns: 50, impls: ['greenhub', 'node net', ...floor, 'node http', 'greenhub http', ...python] },
   { name: 'keepalive HTTP/1.1, 50 conns', mode: 'keepalive', conns: 50, impls: ['greenhub', 'node net', ...floor, 'node http', 'greenhub http', ...python] },
 ];
-if (BEFORE) for (const w of WORKLOADS) if (w.mode !== 'hello') w.impls.splice(1, 0, 'greenhub before');
+if (BEFORE) for (const w of WORKLOADS) w.impls.splice(1, 0, 'greenhub before');
 
 if (!QUICK) {
   WORKLOADS.push({ name: 'echo 64 B, 1000 conns', mode: 'echo', conns: 1000, impls: ['greenhub', 'node net', ...floor] });

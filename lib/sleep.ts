@@ -84,7 +84,7 @@ class SleepOp implements Step {
  */
 export function sleep(ms = 0): Operation<void> {
   if (ms === 0) {
-    // The hot path of a switch: what blocking() checks, minus the `then` it already has.
+    // The hot path of a switch: blocking()'s checks inline (YIELD has its rejecting `then` already).
     const hub = getHub();
     return hub.current !== undefined && !hub.debug ? YIELD : blocking(YIELD, 'sleep()');
   }

@@ -109,7 +109,7 @@ export function current(): GreenThread<unknown> | undefined {
 
 /**
  * @internal What calling `fn(...args)` runs, as an operation: the generator it returns, or the
- * operation's own iterator (serve(), scope() and pools run bodies in place with this).
+ * operation's own iterator (scope() runs its body in place with this).
  */
 export function bodyOperation<A extends unknown[], T>(fn: Body<A, T>, args: A): Operation<T> {
   const r = fn(...args);

@@ -608,7 +608,7 @@ static Napi::Value DisownFd(const Napi::CallbackInfo& info) {
 // ---- the hot calls: read, write and send of (fd, buf, offset, length) ----
 // An echo round trip is one read and one send, so the cost of the crossing itself counts: these
 // are raw Node-API callbacks that read their four arguments with four calls, make no wrapper
-// objects, and return an int32 (a V8 Smi below 2^30: no heap number). Anything out of the ordinary
+// objects, and return an int32 (at most 2^30, almost always a V8 Smi). Anything out of the ordinary
 // (a wrong type, a fraction, a range outside the buffer) goes to the checked version above,
 // which throws the exact TypeError or RangeError.
 using Checked = Napi::Value (*)(const Napi::CallbackInfo&);

@@ -25,7 +25,7 @@ describe('a wake-up from Node\'s loop', () => {
   });
 });
 
-describe('short turns sharing one clock read', () => {
+describe('a timer among greenthreads that only yield', () => {
   /** Spins that began after a 5 ms timer was due, among two greenthreads that only yield. */
   async function lateSpins(): Promise<number> {
     let stop = false;
@@ -94,6 +94,41 @@ describe('turns longer than the slice', () => {
     await Promise.all(workers);
     expect(hub.timeSliceMs).toBe(10);
     expect(Math.max(...turnsPerTick)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('a short turn followed by long ones', () => {
+  it('still hands control back to Node\'s loop once the slice is over, not turns later', async () => {
+    const busy = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    let stop = false;
+    let longSinceTick = 0;
+    const longPerTick: number[] = [];
+    // One short turn, then three of 8 ms each, over and over (no timer pending): with the clock
+    // read after every turn, at most two 8 ms turns fit before the 10 ms slice is over.
+    const worker = spawn(function* () {
+      for (let i = 0; !stop; i++) {
+        if (i % 4 !== 0) {
+          busy(8);
+          longSinceTick++;
+        }
+        yield* sleep(0);
+      }
+    });
+    await new Promise<void>((resolve) => {
+      const tick = (): void => {
+        longPerTick.push(longSinceTick);
+        longSinceTick = 0;
+        if (longPerTick.length < 12) setImmediate(tick);
+        else resolve();
+      };
+      setImmediate(tick);
+    });
+    stop = true;
+    await worker;
+    expect(Math.max(...longPerTick)).toBeLessThanOrEqual(2);
   });
 });
 

@@ -36,8 +36,10 @@ const CHUNK = 64 * 1024;
  * Where reads land while a reader holds nothing: one 64 KiB buffer per thread, shared by every
  * reader. Most reads (a request head, a line) are handed out whole before the reader next
  * suspends, so a connection that never reads ahead never allocates a buffer of its own: a
- * connection per request costs no 64 KiB allocation (and the GC work behind it), and an idle
- * one holds none. Safe because a greenthread runs alone until it suspends, every suspension is
+ * connection per request costs no 64 KiB allocation (and the GC work behind it), nor does an
+ * idle one that never read ahead hold one. (A reader that did read ahead — a pipelined request,
+ * a body that came with its head — keeps its own buffer from then on: dropping it when it
+ * empties would cost an allocation and a copy per such request.) Safe because a greenthread runs alone until it suspends, every suspension is
  * inside a fill, and a fill starts on the shared buffer only when it holds none of this
  * reader's bytes; bytes left over when the operation ends, or before a second fill, move to the
  * reader's own buffer first (#ownLeftovers).
@@ -225,7 +227,7 @@ export class BufferedReader {
 
   /**
    * After a long line the buffer has grown: once what is left fits in a chunk, go back to one,
-   * so an idle connection holds 64 KiB, not the longest line it ever saw.
+   * so a connection holds 64 KiB at most, not the longest line it ever saw.
    */
   #shrink(): void {
     const buf = this.#buf!;

@@ -3,7 +3,7 @@
  */
 import { isGreenletExit } from '../errors';
 import { getHub } from '../hub/hub';
-import { NO_ERROR, Wait, type AnyGreenThread, type GreenThread, type Waitable } from '../hub/greenthread';
+import { NO_ERROR, Wait, type AnyGreenThread, type Waitable } from '../hub/greenthread';
 import { SUSPEND_OP } from '../hub/instructions';
 import { timeoutOwner } from '../hub/timers';
 import type { GreenServer } from './server';
@@ -120,14 +120,8 @@ function* serveLoop(server: GreenServer, handler: Body<[GreenSocket], unknown>, 
     if (idleTimeoutMs > 0) sock.setTimeout(idleTimeoutMs);
     // The handler is the greenthread's body itself, not wrapped in a generator that catches its
     // errors: a wrapper would be one more generator to resume on every switch.
-    let gt: GreenThread<unknown>;
-    try {
-      gt = spawn({ name }, handler, sock);
-    } catch (e) {
-      sock.close(); // never leave an accepted connection behind
-      running--;
-      throw e;
-    }
+    // (checkBody at the call refused what spawn() cannot run, so this does not throw.)
+    const gt = spawn({ name }, handler, sock);
     // When the handler ends — returned, threw, or killed before it even started — its socket
     // closes and its slot frees (an internal hook: it does not count as observing an error).
     // A socket a live Duplex took over stays open: the Duplex closes it when it is done.

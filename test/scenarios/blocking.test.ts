@@ -49,7 +49,7 @@ describe('detectBlocking', () => {
       // The watchdog reads the running greenthread's id from shared memory that switches keep
       // current only while a detector watches: starting one must record who runs now.
       detector = detectBlocking({ thresholdMs: 100, onReport: (r) => reports.push(r) });
-      hogFor(600);
+      hogFor(1500); // long enough for the watchdog thread to start on a loaded machine
     });
     await hog;
     await new Promise((r) => setTimeout(r, 150));
