@@ -57,6 +57,30 @@ describe('detectBlocking', () => {
     expect(reports.map((r) => [r.id, r.name])).toEqual([[hog.id, 'starts_then_hogs']]);
   });
 
+  it('keeps watching while a detector of another copy of the module still runs', () => {
+    // Two copies share one hub: the count of running detectors lives on the hub, so stopping
+    // the first copy's detector must not stop the switch counters the second one reads.
+    const r = node(`
+      const a = require('./dist');
+      for (const k of Object.keys(require.cache)) if (k.includes('/dist/')) delete require.cache[k];
+      const b = require('./dist');
+      if (a.detectBlocking === b.detectBlocking) throw new Error('not two copies');
+      const first = a.detectBlocking({ thresholdMs: 100, onReport: () => {} });
+      const second = b.detectBlocking({ thresholdMs: 100, onReport: (rep) => console.log('report ' + rep.name) });
+      Promise.all([first.ready(), second.ready()]).then(() => {
+        first.stop();
+        const hog = b.spawn({ name: 'after_first_stopped' }, function* () {
+          yield* b.sleep(1); // a switch after the stop: the counters must still be written
+          const end = performance.now() + 600;
+          while (performance.now() < end);
+        });
+        hog.then(() => setTimeout(() => second.stop(), 200));
+      });
+    `);
+    expect(r.stderr).not.toMatch(/Error/); // (the watchdog's live line goes to stderr)
+    expect(r.stdout.trim()).toBe('report after_first_stopped');
+  });
+
   it('reports nothing for a hub that only sleeps and does I/O', async () => {
     const reports: BlockingReport[] = [];
     const detector = detectBlocking({ thresholdMs: 50, onReport: (r) => reports.push(r) });
