@@ -7,7 +7,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backdoor, backdoorServer } from '../lib/backdoor';
-import { GreenletExit } from '../lib/errors';
 import { getHub } from '../lib/hub/hub';
 import { type ConnectOptions, connect } from '../lib/io/connect';
 import { listen } from '../lib/io/server';
@@ -16,7 +15,7 @@ import { sleep } from '../lib/sleep';
 import { spawn } from '../lib/spawn';
 import type { Green } from '../lib/types';
 import { openFds } from './helpers/fds';
-import { run } from './helpers/green';
+import { endedKilled, run } from './helpers/green';
 
 const PROMPT = 'greenhub> ';
 let fdsBefore: number;
@@ -262,12 +261,7 @@ describe('backdoor', () => {
       const c = yield* Client.open({ host: '127.0.0.1', port: server.address().port });
       const v = yield* c.eval('x');
       loop.kill();
-      let killed = false;
-      try {
-        yield* loop.wait();
-      } catch (e) {
-        killed = e instanceof GreenletExit;
-      }
+      const killed = yield* endedKilled(loop);
       const rest = yield* c.rest();
       c.sock.close();
       server.close();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GreenletExit, TimeoutError, connect, getHub, listen, sleep, spawn } from '../lib';
 import type { Green, GreenSocket, GreenThread } from '../lib';
 import { ResourcePool } from '../lib/sync/resource-pool';
-import { run } from './helpers/green';
+import { catching, run } from './helpers/green';
 
 /** A pool of numbered objects; records what it created and destroyed. */
 function counting(opts: { max?: number; min?: number; idleMs?: number; validate?: (r: { id: number }) => boolean } = {}) {
@@ -581,12 +581,3 @@ describe('ResourcePool of GreenSocket connections', () => {
   });
 });
 
-/** What op throws (or 'no error'). */
-function* catching(op: { [Symbol.iterator](): Iterator<unknown, unknown, unknown> }): Green<unknown> {
-  try {
-    yield* op;
-    return 'no error';
-  } catch (e) {
-    return e;
-  }
-}

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { getHub, sleep, spawn } from '../lib';
 import type { Green } from '../lib';
 import { RLock } from '../lib/sync/rlock';
-import { run } from './helpers/green';
+import { catching, run } from './helpers/green';
 
 describe('RLock', () => {
   it('the owner may acquire again; the lock is free once released as often', async () => {
@@ -174,11 +174,3 @@ describe('RLock', () => {
   });
 });
 
-function* catching(op: { [Symbol.iterator](): Iterator<unknown, unknown, unknown> }): Green<unknown> {
-  try {
-    yield* op;
-    return 'no error';
-  } catch (e) {
-    return e;
-  }
-}

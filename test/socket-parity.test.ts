@@ -3,13 +3,13 @@
 // non-blocking mode (lib/io/fd-handle.ts), recvFromInto on UDP — on real sockets and pipes.
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { GreenletExit, TimeoutError, getHub, listen, sleep, spawn, udpSocket } from '../lib';
+import { TimeoutError, getHub, listen, sleep, spawn, udpSocket } from '../lib';
 import type { Green } from '../lib';
 import { pipe } from '../lib/io/green-fd';
 import { SOCKET_OPTIONS } from '../lib/io/socket-options';
 import { socketpair } from '../lib/io/socketpair';
 import { native } from '../lib/native';
-import { run } from './helpers/green';
+import { endedKilled, run } from './helpers/green';
 import { connectedPair } from './helpers/net';
 
 /** The open-file flags of fd, from /proc (octal). */
@@ -343,12 +343,7 @@ describe('UDP recvFromInto', () => {
       });
       yield* sleep(1);
       victim.kill();
-      let killed = false;
-      try {
-        yield* victim.wait();
-      } catch (e) {
-        killed = e instanceof GreenletExit;
-      }
+      const killed = yield* endedKilled(victim);
       const next = spawn(function* () {
         return yield* u.recvFromInto(Buffer.alloc(8));
       });

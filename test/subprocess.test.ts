@@ -13,7 +13,7 @@ import { withTimeout } from '../lib/sync/timeout';
 import { spawnProcess } from '../lib/io/subprocess';
 import { type RunError, runProcess } from '../lib/io/subprocess-run';
 import { openFds } from './helpers/fds';
-import { run } from './helpers/green';
+import { endedKilled, run } from './helpers/green';
 
 const NODE = process.execPath;
 let fdsBefore: number;
@@ -394,12 +394,7 @@ describe('runProcess', () => {
       const victim = spawn(() => runProcess('/bin/sh', ['-c', `echo $$ > ${pidFile}; exec sleep 30`], { input: 'x' }));
       const pid = yield* pidFrom(pidFile);
       victim.kill();
-      let killed = false;
-      try {
-        yield* victim.wait();
-      } catch (e) {
-        killed = e instanceof GreenletExit;
-      }
+      const killed = yield* endedKilled(victim);
       yield* until(() => !alive(pid));
       return killed;
     });

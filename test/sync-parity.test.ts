@@ -2,9 +2,8 @@
 // Event.reset (lib/sync/event.ts), Queue.resize / putters / unfinishedTasks (lib/sync/queue.ts)
 import { describe, expect, it } from 'vitest';
 import { Event, LifoQueue, Queue, sleep, spawn } from '../lib';
-import type { Green } from '../lib';
 import { CappedSemaphore } from '../lib/sync/semaphore';
-import { run } from './helpers/green';
+import { catching, run } from './helpers/green';
 
 describe('CappedSemaphore', () => {
   it('release() with room releases at the call, so a forgotten yield* loses nothing; at limit it waits only when run', async () => {
@@ -240,11 +239,3 @@ describe('Queue: resize, putters, unfinishedTasks', () => {
   });
 });
 
-function* catching(op: { [Symbol.iterator](): Iterator<unknown, unknown, unknown> }): Green<unknown> {
-  try {
-    yield* op;
-    return 'no error';
-  } catch (e) {
-    return e;
-  }
-}

@@ -4,13 +4,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GreenletExit, TimeoutError, getHub, sleep, spawn, trampoline, withTimeout } from '../lib';
+import { TimeoutError, getHub, sleep, spawn, trampoline, withTimeout } from '../lib';
 import type { Green } from '../lib';
 import { pipe as greenPipe } from '../lib/io/green-fd';
 import { socketpair } from '../lib/io/socketpair';
 import { type WaitAnyReady, waitAny } from '../lib/io/wait-any';
 import { native } from '../lib/native';
-import { run } from './helpers/green';
+import { endedKilled, run } from './helpers/green';
 import { closeAll, pipe, writeStr } from './helpers/raw';
 
 /** The hub's counters that a finished wait must leave as they were. */
@@ -223,12 +223,7 @@ describe('waitAny: kill, close, errors', () => {
       yield* sleep(2);
       const during = getHub().stats().fdWaiters - before.fdWaiters;
       victim.kill();
-      let killed = false;
-      try {
-        yield* victim.wait();
-      } catch (e) {
-        killed = e instanceof GreenletExit;
-      }
+      const killed = yield* endedKilled(victim);
       const after = baseline();
       // Everything can be waited on again, by anyone.
       spawn(function* () {

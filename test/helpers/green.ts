@@ -1,8 +1,8 @@
 // Small helpers for tests that run greenthreads.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { spawn } from '../../lib';
-import type { Green } from '../../lib';
+import { GreenletExit, spawn } from '../../lib';
+import type { Green, GreenThread } from '../../lib';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -32,5 +32,25 @@ export function thrown(f: () => unknown): string {
     return 'no error';
   } catch (e) {
     return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}
+
+/** What running op throws (the error itself), or 'no error'. */
+export function* catching(op: { [Symbol.iterator](): Iterator<unknown, unknown, unknown> }): Green<unknown> {
+  try {
+    yield* op;
+    return 'no error';
+  } catch (e) {
+    return e;
+  }
+}
+
+/** Waits for gt to end; whether it ended killed (GreenletExit). */
+export function* endedKilled<T>(gt: GreenThread<T>): Green<boolean> {
+  try {
+    yield* gt.wait();
+    return false;
+  } catch (e) {
+    return e instanceof GreenletExit;
   }
 }
